@@ -1,0 +1,4 @@
+"""`python -m badgekit` is the `badgekit` command."""
+from badgekit.cli import main
+
+main()

@@ -1,0 +1,171 @@
+"""Decode and check the request's JWT (authenticate), then scope it to one system (authorize)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jwt
+from aiohttp import web
+
+from badgekit import errors
+from badgekit.db import keys as key_store
+from badgekit.db import systems as system_store
+from badgekit.keys import BODY, CALLER, DATABASE, SETTINGS, SYSTEM, Caller, SystemRef
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HEADER = re.compile(r'^(?:JWT token="([^"]+)"|Bearer ([^\s"]+))$')
+LEEWAY = 30
+MAX_LIFETIME = 600 + LEEWAY
+MS_THRESHOLD = 10**11
+PUBLIC = ("/", "/healthcheck")
+UNKNOWN_KEY_SECRET = "badgekit: no such key; verified only to spend the same time"
+BAD_SIGNATURE = "Invalid token: bad signature or unknown key"
+
+
+def master_only(handler: Handler) -> Handler:
+    """Mark a route that only the master key may call."""
+    setattr(handler, "master_only", True)
+    return handler
+
+
+def is_public(request: web.Request) -> bool:
+    return request.path in PUBLIC or request.path.startswith("/public/")
+
+
+def _token(request: web.Request) -> str:
+    match = HEADER.match(request.headers.get("Authorization", "").strip())
+    if match is None:
+        raise errors.NotAuthorized('Missing or malformed Authorization header: expected JWT token="…"')
+    return match.group(1) or match.group(2)
+
+
+def _number(claims: dict[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise errors.NotAuthorized(f"Claim `{name}` must be a number")
+    return float(value) / 1000 if value > MS_THRESHOLD else float(value)
+
+
+def check_claims(claims: dict[str, Any], request: web.Request, body: bytes, now: float) -> None:
+    """Every rule of the contract's section 2 that a correctly signed token must also meet."""
+    method = claims.get("method")
+    if not isinstance(method, str):
+        raise errors.NotAuthorized("Missing claim: method")
+    if method.upper() != request.method.upper():
+        raise errors.NotAuthorized("Claim `method` does not match the request")
+    path = claims.get("path")
+    if not isinstance(path, str):
+        raise errors.NotAuthorized("Missing claim: path")
+    if not hmac.compare_digest(path.encode(), request.raw_path.encode()):
+        raise errors.NotAuthorized("Claim `path` does not match the request path and query")
+    exp = _number(claims, "exp")
+    if exp is None:
+        raise errors.NotAuthorized("Missing claim: exp")
+    if exp < now - LEEWAY:
+        raise errors.NotAuthorized("Token is expired")
+    if exp > now + MAX_LIFETIME:
+        raise errors.NotAuthorized("Claim `exp` is more than 10 minutes ahead")
+    for name in ("iat", "nbf"):
+        value = _number(claims, name)
+        if value is not None and value > now + LEEWAY:
+            raise errors.NotAuthorized(f"Claim `{name}` is in the future")
+    _check_body(claims.get("body"), body)
+
+
+def _check_body(claim: Any, body: bytes) -> None:
+    if claim is None:
+        if body:
+            raise errors.NotAuthorized("Missing claim: body (required when the request has a body)")
+        return
+    if not isinstance(claim, dict) or not isinstance(claim.get("alg"), str) or not isinstance(claim.get("hash"), str):
+        raise errors.NotAuthorized("Claim `body` must be {alg, hash}")
+    if claim["alg"].lower() != "sha256":
+        raise errors.NotAuthorized("Claim `body.alg` must be sha256")
+    if not hmac.compare_digest(claim["hash"].lower().encode(), hashlib.sha256(body).hexdigest().encode()):
+        raise errors.NotAuthorized("Claim `body.hash` does not match the request body")
+
+
+async def authenticate(request: web.Request, body: bytes) -> tuple[Caller, SystemRef | None]:
+    """The caller behind a valid token (and a client key's system), or NotAuthorized."""
+    token = _token(request)
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise errors.NotAuthorized("Malformed token") from None
+    if header.get("alg") != "HS256":
+        raise errors.NotAuthorized("Only HS256 tokens are accepted")
+    key = unverified.get("key")
+    if not isinstance(key, str) or not key:
+        raise errors.NotAuthorized("Missing claim: key")
+    settings = request.app[SETTINGS]
+    secret: str | None
+    system: SystemRef | None = None
+    if key == "master":
+        secret = settings.master_secret
+    else:
+        found = await key_store.find(request.app[DATABASE], key) if len(key) <= 64 else None
+        secret = key_store.derive_secret(settings, key, found.salt) if found and settings.key_secret else None
+        system = SystemRef(found.system_id, found.system_slug) if found else None
+    try:
+        claims = jwt.decode(
+            token, secret or UNKNOWN_KEY_SECRET, algorithms=["HS256"],
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False,
+                     "verify_iss": False},
+        )
+    except jwt.PyJWTError:
+        raise errors.NotAuthorized(BAD_SIGNATURE) from None
+    if secret is None:
+        raise errors.NotAuthorized(BAD_SIGNATURE)
+    now = time.time()
+    check_claims(claims, request, body, now)
+    jti = claims.get("jti")
+    if jti is not None:
+        if not isinstance(jti, str) or not 0 < len(jti) <= 255:
+            raise errors.NotAuthorized("Claim `jti` must be a string of 1 to 255 characters")
+        exp = _number(claims, "exp") or now
+        if not await key_store.spend_jti(request.app[DATABASE], key, jti, exp):
+            raise errors.NotAuthorized("Token already used (jti)")
+    caller = Caller(key=key, system_id=None if system is None else system.id)
+    return caller, system
+
+
+async def authorize(request: web.Request, caller: Caller, own: SystemRef | None) -> None:
+    """Scope the request to exactly one system; 403 for a good key in the wrong place."""
+    handler = request.match_info.handler
+    if getattr(handler, "master_only", False) and not caller.is_master:
+        raise errors.Forbidden("This route needs the master key")
+    slug = request.match_info.get("system")
+    if slug is None:
+        return
+    if own is not None:
+        if slug != own.slug:
+            raise errors.Forbidden("This key cannot reach that system")
+        request[SYSTEM] = own
+        return
+    found = await system_store.find_ref(request.app[DATABASE], slug)
+    if found is None:
+        raise errors.ResourceNotFound(f"Could not find system `{slug}`")
+    request[SYSTEM] = found
+
+
+def middleware(read_body: Callable[[web.Request], Awaitable[bytes]]) -> Any:
+    @web.middleware
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if is_public(request) or request.match_info.http_exception is not None:
+            return await handler(request)
+        body = await read_body(request)
+        request[BODY] = body
+        caller, own = await authenticate(request, body)
+        request[CALLER] = caller
+        await authorize(request, caller, own)
+        return await handler(request)
+
+    return auth

@@ -1,0 +1,70 @@
+"""The JSON of every resource, built by the database itself (JSON_OBJECT) so rows stream as bytes.
+
+Each expression is one column: CAST(JSON_OBJECT(...) AS BINARY) comes back from the driver as
+bytes, untouched, ready to be written. Single reads and listings use the same expression, so a
+row in a listing is exactly the object a GET returns. `%s` placeholders are documented beside
+each one; literal percent signs are doubled for the driver's formatting.
+"""
+from __future__ import annotations
+
+
+def iso(column: str) -> str:
+    return f"DATE_FORMAT({column}, '%%Y-%%m-%%dT%%H:%%i:%%sZ')"
+
+
+def boolean(expression: str) -> str:
+    # JSON_EXTRACT('true', '$') is a JSON true on MariaDB and MySQL alike.
+    return f"IF({expression}, JSON_EXTRACT('true', '$'), JSON_EXTRACT('false', '$'))"
+
+
+def slugs(select: str) -> str:
+    """A JSON array of the one column `select` returns, [] when it returns nothing."""
+    return f"COALESCE(({select}), JSON_ARRAY())"
+
+
+def as_bytes(expression: str) -> str:
+    return f"CAST({expression} AS BINARY)"
+
+
+# No placeholders.
+SYSTEM = f"""JSON_OBJECT(
+  'id', s.id, 'slug', s.slug, 'url', s.url, 'name', s.name, 'description', s.description,
+  'email', s.email, 'imageUrl', s.image_url,
+  'issuers', {slugs("SELECT JSON_ARRAYAGG(xs.slug) FROM issuer_systems xs WHERE xs.system_id = s.id")},
+  'created', {iso('s.created')}, 'updated', {iso('s.updated')})"""
+
+# No placeholders: an issuer's systems are all of them (only the master key links a second one);
+# its programs are named by slug.
+ISSUER = f"""JSON_OBJECT(
+  'id', i.id, 'slug', i.slug, 'url', i.url, 'name', i.name, 'description', i.description,
+  'email', i.email, 'imageUrl', i.image_url,
+  'programs', {slugs("SELECT JSON_ARRAYAGG(xp.slug) FROM program_issuers xpi JOIN programs xp ON xp.id = xpi.program_id WHERE xpi.issuer_id = i.id")},
+  'systems', {slugs("SELECT JSON_ARRAYAGG(xs.slug) FROM issuer_systems xis JOIN systems xs ON xs.id = xis.system_id WHERE xis.issuer_id = i.id")},
+  'created', {iso('i.created')}, 'updated', {iso('i.updated')})"""
+
+# One placeholder: the caller's system id (a program's issuers are named within that system).
+PROGRAM = f"""JSON_OBJECT(
+  'id', p.id, 'slug', p.slug, 'url', p.url, 'name', p.name, 'description', p.description,
+  'email', p.email, 'imageUrl', p.image_url,
+  'issuers', {slugs("SELECT JSON_ARRAYAGG(xis.slug) FROM program_issuers xpi JOIN issuer_systems xis ON xis.issuer_id = xpi.issuer_id AND xis.system_id = %s WHERE xpi.program_id = p.id")},
+  'created', {iso('p.created')}, 'updated', {iso('p.updated')})"""
+
+# Three placeholders: the caller's system slug, then its id twice.
+BADGE = f"""JSON_OBJECT(
+  'id', b.id, 'slug', b.slug, 'name', b.name, 'strapline', b.strapline,
+  'earnerDescription', b.earner_description, 'consumerDescription', b.consumer_description,
+  'issuerUrl', b.issuer_url, 'rubricUrl', b.rubric_url, 'criteriaUrl', b.criteria_url,
+  'timeValue', b.time_value, 'timeUnits', b.time_units, 'limit', b.award_limit,
+  'unique', {boolean('b.is_unique')}, 'archived', {boolean('b.archived')},
+  'imageUrl', b.image_url, 'type', b.type, 'evidenceType', b.evidence_type,
+  'system', %s,
+  'issuer', (SELECT xi.slug FROM issuers xi WHERE xi.id = b.issuer_id),
+  'program', (SELECT xsp.slug FROM badge_programs xbp JOIN system_programs xsp ON xsp.program_id = xbp.program_id AND xsp.system_id = %s WHERE xbp.badge_id = b.id ORDER BY xbp.program_id LIMIT 1),
+  'programs', {slugs("SELECT JSON_ARRAYAGG(xsp.slug) FROM badge_programs xbp JOIN system_programs xsp ON xsp.program_id = xbp.program_id AND xsp.system_id = %s WHERE xbp.badge_id = b.id")},
+  'criteria', b.criteria, 'alignments', b.alignments, 'categories', b.categories, 'tags', b.tags,
+  'milestones', JSON_ARRAY(),
+  'created', {iso('b.created')}, 'updated', {iso('b.updated')})"""
+
+
+def badge_params(system_id: int, system_slug: str) -> tuple[object, ...]:
+    return (system_slug, system_id, system_id)

@@ -1,0 +1,1 @@
+"""One RouteTableDef per resource; thin handlers: parse -> db -> respond."""
