@@ -11,7 +11,7 @@ from aiohttp import web
 from badgekit import auth, errors
 from badgekit.db.pool import Database
 from badgekit.keys import DATABASE, REQUEST_ID, SETTINGS, STREAM_LIMITS
-from badgekit.routes import badges, health, issuers, keys, programs, systems
+from badgekit.routes import awards, badges, codes, export, health, issuers, keys, programs, public, systems
 from badgekit.settings import Settings
 from badgekit.streams.limits import StreamLimits
 
@@ -71,6 +71,6 @@ def create_app(settings: Settings) -> web.Application:
         await app[DATABASE].close()
 
     app.cleanup_ctx.append(database)
-    for module in (health, systems, keys, issuers, programs, badges):
+    for module in (health, systems, keys, issuers, programs, badges, awards, codes, export, public):
         app.router.add_routes(module.routes)
     return app
