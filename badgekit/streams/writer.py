@@ -56,7 +56,11 @@ class ChunkWriter:
 
 
 def wants_ndjson(request: web.Request) -> bool:
-    return request.query.get("format") == "ndjson" or NDJSON in request.headers.get("Accept", "")
+    """`?format=` when given (it is in the signed path), else the Accept header."""
+    fmt = request.query.get("format")
+    if fmt is not None:
+        return fmt == "ndjson"
+    return NDJSON in request.headers.get("Accept", "")
 
 
 def abort(request: web.Request) -> None:
