@@ -6,7 +6,7 @@ STATE := .badgekit
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test deps mariadb db-start db-stop bench clean
+.PHONY: run test deps mariadb db-start db-stop bench clean system
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,11 @@ run: db-start
 	@eval "$$($(BIN)/python tools/devdb.py env)" && \
 	  $(BIN)/badgekit migrate && \
 	  echo "BadgeKit dev master secret (kept in $(STATE)/master_secret): $$BADGEKIT_MASTER_SECRET" && \
-	  echo "Create a system and a client key: $(BIN)/badgekit systems create SLUG --name NAME --url URL --key" && \
-	  echo "  (with the environment of: eval \"\$$($(BIN)/python tools/devdb.py env)\")" && \
+	  echo "Create a system and a client key (in another shell): make system SLUG=chicago NAME=Chicago" && \
 	  BADGEKIT_PUBLIC_URL=$${BADGEKIT_PUBLIC_URL:-http://$(HOST):$(PORT)} exec $(BIN)/badgekit serve --host $(HOST) --port $(PORT)
+
+system: db-start
+	@eval "$$($(BIN)/python tools/devdb.py env)" && $(BIN)/badgekit systems create $(SLUG) --name "$(or $(NAME),$(SLUG))" --key
 
 test: deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
