@@ -236,8 +236,12 @@ class KeySchema(Strict):
     description = Text(255, load_default=None, allow_none=True)
 
 
-def json_body(request: web.Request, schema: Schema, *, partial: bool = False) -> dict[str, Any]:
-    """The request body, as JSON, validated by `schema`; 415 or 400 with details otherwise."""
+def json_body(request: web.Request, schema: Schema, *, partial: bool | tuple[str, ...] = False) -> dict[str, Any]:
+    """The request body, as JSON, validated by `schema`; 415 or 400 with details otherwise.
+
+    `partial` is True for a PATCH, or the fields a PUT may leave out (a PUT keeps the slug it
+    is addressed by when the body has none).
+    """
     raw = request.get(BODY, b"")
     if request.content_type != "application/json" and raw:
         raise errors.UnsupportedMediaType("Send the body as application/json")

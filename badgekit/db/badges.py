@@ -110,7 +110,7 @@ async def _link_programs(cur: aiomysql.Cursor, system: SystemRef, badge_id: int,
 
 async def _refresh(cur: aiomysql.Cursor, system: SystemRef, badge_id: int, slug: str | None) -> None:
     try:
-        await graph.refresh_badges(cur, "b.id = %s", (badge_id,))
+        await graph.refresh_badges(cur, [badge_id])
     except pymysql.err.IntegrityError as exc:
         raise graph.conflict(exc, "badge", slug) from None
     await cur.execute("SELECT 1 FROM system_badges WHERE system_id = %s AND badge_id = %s", (system.id, badge_id))

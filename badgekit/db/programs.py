@@ -77,9 +77,10 @@ async def _link_issuers(cur: aiomysql.Cursor, system: SystemRef, program_id: int
                           (issuer_id, program_id))
 
 
-async def _refresh(cur: aiomysql.Cursor, system: SystemRef, program_id: int) -> None:
-    await graph.refresh_programs(cur, "p.id = %s", (program_id,))
-    await graph.refresh_badges(cur, *graph.badges_of_program(program_id))
+async def _refresh(cur: aiomysql.Cursor, system: SystemRef, program_id: int, links_changed: bool) -> None:
+    await graph.refresh_programs(cur, [program_id])
+    if links_changed:
+        await graph.refresh_badges(cur, await graph.badges_of_program(cur, program_id))
     await cur.execute("SELECT 1 FROM system_programs WHERE system_id = %s AND program_id = %s", (system.id, program_id))
     if await cur.fetchone() is None:
         raise errors.ValidationError("A program needs an issuer in this system; use DELETE to remove it",
@@ -97,7 +98,7 @@ async def create(db: Database, system: SystemRef, issuer_id: int, fields: dict[s
         program_id = cur.lastrowid
         await _link_issuers(cur, system, program_id, issuer_ids)
         try:
-            await _refresh(cur, system, program_id)
+            await _refresh(cur, system, program_id, False)
         except pymysql.err.IntegrityError as exc:
             raise graph.conflict(exc, "program", fields.get("slug")) from None
         document = await one_document(cur, DOCUMENT, (system.id, program_id))
@@ -116,7 +117,7 @@ async def update(db: Database, system: SystemRef, program_id: int, fields: dict[
             await cur.execute(f"UPDATE programs SET {sql} WHERE id = %s", (*args, program_id))
             if issuer_ids is not None:
                 await _link_issuers(cur, system, program_id, issuer_ids)
-            await _refresh(cur, system, program_id)
+            await _refresh(cur, system, program_id, issuer_ids is not None)
         except pymysql.err.IntegrityError as exc:
             raise graph.conflict(exc, "program", fields.get("slug")) from None
         document = await one_document(cur, DOCUMENT, (system.id, program_id))
@@ -132,9 +133,8 @@ async def delete(db: Database, system: SystemRef, program_id: int) -> bytes | No
         document = await one_document(cur, DOCUMENT, (system.id, program_id))
         if document is None:
             return None
-        badges = await graph.ids(cur, "SELECT badge_id FROM badge_programs WHERE program_id = %s", (program_id,))
+        badges = await graph.badges_of_program(cur, program_id)
         await _link_issuers(cur, system, program_id, [])
-        await graph.refresh_programs(cur, "p.id = %s", (program_id,))
         await graph.collect_garbage(cur, [], [program_id], badges)
         return document
     return await db.run(work, transaction=True)

@@ -33,14 +33,24 @@ SYSTEM = f"""JSON_OBJECT(
   'issuers', {slugs("SELECT JSON_ARRAYAGG(xs.slug) FROM issuer_systems xs WHERE xs.system_id = s.id")},
   'created', {iso('s.created')}, 'updated', {iso('s.updated')})"""
 
-# No placeholders: an issuer's systems are all of them (only the master key links a second one);
-# its programs are named by slug.
+# No placeholders: an issuer with every system it is linked into (what the master key sees).
 ISSUER = f"""JSON_OBJECT(
   'id', i.id, 'slug', i.slug, 'url', i.url, 'name', i.name, 'description', i.description,
   'email', i.email, 'imageUrl', i.image_url,
   'programs', {slugs("SELECT JSON_ARRAYAGG(xp.slug) FROM program_issuers xpi JOIN programs xp ON xp.id = xpi.program_id WHERE xpi.issuer_id = i.id")},
   'systems', {slugs("SELECT JSON_ARRAYAGG(xs.slug) FROM issuer_systems xis JOIN systems xs ON xs.id = xis.system_id WHERE xis.issuer_id = i.id")},
   'created', {iso('i.created')}, 'updated', {iso('i.updated')})"""
+
+# One placeholder (issuer_params): the issuer as one caller sees it. A client key sees only its
+# own system in `systems` (other systems' slugs are not its business, and what it is shown it
+# may send back); the master key (NULL) sees them all.
+ISSUER_SEEN = ISSUER.replace("WHERE xis.issuer_id = i.id",
+                             "WHERE xis.issuer_id = i.id AND xis.system_id = COALESCE(%s, xis.system_id)")
+
+
+def issuer_params(visible_system_id: int | None) -> tuple[object, ...]:
+    return (visible_system_id,)
+
 
 # One placeholder: the caller's system id (a program's issuers are named within that system).
 PROGRAM = f"""JSON_OBJECT(
@@ -49,7 +59,9 @@ PROGRAM = f"""JSON_OBJECT(
   'issuers', {slugs("SELECT JSON_ARRAYAGG(xis.slug) FROM program_issuers xpi JOIN issuer_systems xis ON xis.issuer_id = xpi.issuer_id AND xis.system_id = %s WHERE xpi.program_id = p.id")},
   'created', {iso('p.created')}, 'updated', {iso('p.updated')})"""
 
-# Three placeholders: the caller's system slug, then its id twice.
+# Six placeholders (badge_params): the caller's system slug, then its id five times.
+# `issuer` is the issuer the badge was created under when this system reaches it; else null for a
+# badge this system holds directly (the system issues it), else the first issuer reaching it here.
 BADGE = f"""JSON_OBJECT(
   'id', b.id, 'slug', b.slug, 'name', b.name, 'strapline', b.strapline,
   'earnerDescription', b.earner_description, 'consumerDescription', b.consumer_description,
@@ -58,7 +70,11 @@ BADGE = f"""JSON_OBJECT(
   'unique', {boolean('b.is_unique')}, 'archived', {boolean('b.archived')},
   'imageUrl', b.image_url, 'type', b.type, 'evidenceType', b.evidence_type,
   'system', %s,
-  'issuer', (SELECT xi.slug FROM issuers xi WHERE xi.id = b.issuer_id),
+  'issuer', COALESCE(
+    (SELECT xis.slug FROM issuer_systems xis WHERE xis.system_id = %s AND xis.issuer_id = b.issuer_id),
+    IF(b.system_id <=> %s, NULL,
+       (SELECT xis.slug FROM issuer_badges xib JOIN issuer_systems xis ON xis.issuer_id = xib.issuer_id AND xis.system_id = %s
+        WHERE xib.badge_id = b.id ORDER BY xib.issuer_id LIMIT 1))),
   'program', (SELECT xsp.slug FROM badge_programs xbp JOIN system_programs xsp ON xsp.program_id = xbp.program_id AND xsp.system_id = %s WHERE xbp.badge_id = b.id ORDER BY xbp.program_id LIMIT 1),
   'programs', {slugs("SELECT JSON_ARRAYAGG(xsp.slug) FROM badge_programs xbp JOIN system_programs xsp ON xsp.program_id = xbp.program_id AND xsp.system_id = %s WHERE xbp.badge_id = b.id")},
   'criteria', b.criteria, 'alignments', b.alignments, 'categories', b.categories, 'tags', b.tags,
@@ -67,4 +83,4 @@ BADGE = f"""JSON_OBJECT(
 
 
 def badge_params(system_id: int, system_slug: str) -> tuple[object, ...]:
-    return (system_slug, system_id, system_id)
+    return (system_slug, system_id, system_id, system_id, system_id, system_id)

@@ -17,7 +17,8 @@ ISSUER = ISSUERS + "/{issuer}"
 async def list_issuers(request: web.Request) -> web.StreamResponse:
     options, here = params(request), system(request)
     total = await issuers.total(request.app[DATABASE], here.id, options) if options.page else None
-    return await stream(request, "issuers", issuers.list_query(here.id, options), options, total, here.id)
+    query = issuers.list_query(here.id, options, None if is_master(request) else here.id)
+    return await stream(request, "issuers", query, options, total, here.id)
 
 
 @routes.post(ISSUERS)
@@ -33,12 +34,12 @@ async def create_issuer(request: web.Request) -> web.Response:
 async def get_issuer(request: web.Request) -> web.Response:
     where = await node(request)
     assert where.issuer_id is not None
-    document = await issuers.get(request.app[DATABASE], where.issuer_id)
+    document = await issuers.get(request.app[DATABASE], where.issuer_id, None if is_master(request) else where.system.id)
     assert document is not None
     return reply("issuer", document)
 
 
-async def _update(request: web.Request, partial: bool) -> web.Response:
+async def _update(request: web.Request, partial: bool | tuple[str, ...]) -> web.Response:
     where = await node(request)
     assert where.issuer_id is not None
     fields = json_body(request, IssuerSchema(), partial=partial)
@@ -48,7 +49,7 @@ async def _update(request: web.Request, partial: bool) -> web.Response:
 
 @routes.put(ISSUER)
 async def replace_issuer(request: web.Request) -> web.Response:
-    return await _update(request, partial=False)
+    return await _update(request, partial=("slug",))
 
 
 @routes.patch(ISSUER)
@@ -60,6 +61,6 @@ async def patch_issuer(request: web.Request) -> web.Response:
 async def delete_issuer(request: web.Request) -> web.Response:
     where = await node(request)
     assert where.issuer_id is not None
-    document = await issuers.delete(request.app[DATABASE], where.system, where.issuer_id)
+    document = await issuers.delete(request.app[DATABASE], where.system, where.issuer_id, is_master(request))
     assert document is not None
     return reply("issuer", document, status="deleted")

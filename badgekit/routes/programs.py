@@ -42,7 +42,7 @@ async def get_program(request: web.Request) -> web.Response:
     return reply("program", document)
 
 
-async def _update(request: web.Request, partial: bool) -> web.Response:
+async def _update(request: web.Request, partial: bool | tuple[str, ...]) -> web.Response:
     where = await node(request)
     assert where.program_id is not None
     fields = json_body(request, ProgramSchema(), partial=partial)
@@ -52,7 +52,7 @@ async def _update(request: web.Request, partial: bool) -> web.Response:
 
 @routes.put(PROGRAM)
 async def replace_program(request: web.Request) -> web.Response:
-    return await _update(request, partial=False)
+    return await _update(request, partial=("slug",))
 
 
 @routes.patch(PROGRAM)

@@ -39,7 +39,7 @@ async def get_system(request: web.Request) -> web.Response:
 
 @routes.put(SYSTEM)
 async def replace_system(request: web.Request) -> web.Response:
-    fields = json_body(request, SystemSchema())
+    fields = json_body(request, SystemSchema(), partial=("slug",))
     return reply("system", await systems.update(request.app[DATABASE], system(request).id, fields), status="updated")
 
 
