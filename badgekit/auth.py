@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -14,17 +14,24 @@ from aiohttp import web
 from badgekit import errors
 from badgekit.db import keys as key_store
 from badgekit.db import systems as system_store
-from badgekit.keys import BODY, CALLER, DATABASE, SETTINGS, SYSTEM, Caller, SystemRef
+from badgekit.keys import BODY, CALLER, DATABASE, SETTINGS, SPOOL, SYSTEM, Caller, SystemRef
+from badgekit.streams.spool import SpooledBody
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-HEADER = re.compile(r'^(?:JWT token="([^"]+)"|Bearer ([^\s"]+))$')
+# The original client's `JWT token="…"`, or `Bearer …`; schemes are case-insensitive (RFC 9110).
+HEADER = re.compile(r'^(?:JWT\s+token="([^"\s]+)"|Bearer\s+([^\s"]+))$', re.IGNORECASE)
 LEEWAY = 30
 MAX_LIFETIME = 600 + LEEWAY
 MS_THRESHOLD = 10**11
+MAX_JTI = 255
 PUBLIC = ("/", "/healthcheck")
+# An unknown key is still checked against a secret, so that it costs what a wrong signature costs
+# and ends in the very same reply.
 UNKNOWN_KEY_SECRET = "badgekit: no such key; verified only to spend the same time"
 BAD_SIGNATURE = "Invalid token: bad signature or unknown key"
+DECODE_OPTIONS = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False,
+                  "verify_iss": False, "verify_sub": False, "verify_jti": False}
 
 
 def master_only(handler: Handler) -> Handler:
@@ -44,26 +51,44 @@ def _token(request: web.Request) -> str:
     return match.group(1) or match.group(2)
 
 
+def _text(value: Any) -> str | None:
+    """`value` if it is a string that can be written as UTF-8 (JSON lets a token carry lone surrogates)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
 def _number(claims: dict[str, Any], name: str) -> float | None:
+    """A time claim in unix seconds (milliseconds above 10^11, as the original client sends)."""
     value = claims.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise errors.NotAuthorized(f"Claim `{name}` must be a number")
-    return float(value) / 1000 if value > MS_THRESHOLD else float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        seconds = math.inf
+    if not math.isfinite(seconds):  # NaN would pass every comparison
+        raise errors.NotAuthorized(f"Claim `{name}` must be a finite number")
+    return seconds / 1000 if seconds > MS_THRESHOLD else seconds
 
 
-def check_claims(claims: dict[str, Any], request: web.Request, body: bytes, now: float) -> None:
+def check_claims(claims: dict[str, Any], request: web.Request, body: bytes | SpooledBody, now: float) -> None:
     """Every rule of the contract's section 2 that a correctly signed token must also meet."""
-    method = claims.get("method")
-    if not isinstance(method, str):
+    method = _text(claims.get("method"))
+    if method is None:
         raise errors.NotAuthorized("Missing claim: method")
     if method.upper() != request.method.upper():
         raise errors.NotAuthorized("Claim `method` does not match the request")
-    path = claims.get("path")
-    if not isinstance(path, str):
+    path = _text(claims.get("path"))
+    if path is None:
         raise errors.NotAuthorized("Missing claim: path")
-    if not hmac.compare_digest(path.encode(), request.raw_path.encode()):
+    if path != request.raw_path:
         raise errors.NotAuthorized("Claim `path` does not match the request path and query")
     exp = _number(claims, "exp")
     if exp is None:
@@ -79,20 +104,22 @@ def check_claims(claims: dict[str, Any], request: web.Request, body: bytes, now:
     _check_body(claims.get("body"), body)
 
 
-def _check_body(claim: Any, body: bytes) -> None:
+def _check_body(claim: Any, body: bytes | SpooledBody) -> None:
+    size = len(body) if isinstance(body, bytes) else body.size
     if claim is None:
-        if body:
+        if size:
             raise errors.NotAuthorized("Missing claim: body (required when the request has a body)")
         return
     if not isinstance(claim, dict) or not isinstance(claim.get("alg"), str) or not isinstance(claim.get("hash"), str):
         raise errors.NotAuthorized("Claim `body` must be {alg, hash}")
     if claim["alg"].lower() != "sha256":
         raise errors.NotAuthorized("Claim `body.alg` must be sha256")
-    if not hmac.compare_digest(claim["hash"].lower().encode(), hashlib.sha256(body).hexdigest().encode()):
+    if claim["hash"].lower() != hashlib.sha256(body).hexdigest():
         raise errors.NotAuthorized("Claim `body.hash` does not match the request body")
 
 
-async def authenticate(request: web.Request, body: bytes) -> tuple[Caller, SystemRef | None]:
+async def authenticate(request: web.Request, body: bytes,
+                       used: key_store.UsedTokens) -> tuple[Caller, SystemRef | None]:
     """The caller behind a valid token (and a client key's system), or NotAuthorized."""
     token = _token(request)
     try:
@@ -102,8 +129,8 @@ async def authenticate(request: web.Request, body: bytes) -> tuple[Caller, Syste
         raise errors.NotAuthorized("Malformed token") from None
     if header.get("alg") != "HS256":
         raise errors.NotAuthorized("Only HS256 tokens are accepted")
-    key = unverified.get("key")
-    if not isinstance(key, str) or not key:
+    key = _text(unverified.get("key"))
+    if not key:
         raise errors.NotAuthorized("Missing claim: key")
     settings = request.app[SETTINGS]
     secret: str | None
@@ -111,27 +138,24 @@ async def authenticate(request: web.Request, body: bytes) -> tuple[Caller, Syste
     if key == "master":
         secret = settings.master_secret
     else:
-        found = await key_store.find(request.app[DATABASE], key) if len(key) <= 64 else None
+        found = await key_store.find(request.app[DATABASE], key)
         secret = key_store.derive_secret(settings, key, found.salt) if found and settings.key_secret else None
         system = SystemRef(found.system_id, found.system_slug) if found else None
     try:
-        claims = jwt.decode(
-            token, secret or UNKNOWN_KEY_SECRET, algorithms=["HS256"],
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False,
-                     "verify_iss": False},
-        )
+        claims = jwt.decode(token, secret or UNKNOWN_KEY_SECRET, algorithms=["HS256"], options=DECODE_OPTIONS)
     except jwt.PyJWTError:
         raise errors.NotAuthorized(BAD_SIGNATURE) from None
     if secret is None:
         raise errors.NotAuthorized(BAD_SIGNATURE)
     now = time.time()
     check_claims(claims, request, body, now)
-    jti = claims.get("jti")
-    if jti is not None:
-        if not isinstance(jti, str) or not 0 < len(jti) <= 255:
-            raise errors.NotAuthorized("Claim `jti` must be a string of 1 to 255 characters")
-        exp = _number(claims, "exp") or now
-        if not await key_store.spend_jti(request.app[DATABASE], key, jti, exp):
+    if "jti" in claims:
+        jti = _text(claims["jti"])
+        if not jti or len(jti) > MAX_JTI:
+            raise errors.NotAuthorized(f"Claim `jti` must be a string of 1 to {MAX_JTI} characters")
+        exp = _number(claims, "exp")
+        assert exp is not None  # check_claims requires it
+        if not await used.spend(request.app[DATABASE], key, jti, exp):
             raise errors.NotAuthorized("Token already used (jti)")
     caller = Caller(key=key, system_id=None if system is None else system.id)
     return caller, system
@@ -157,13 +181,16 @@ async def authorize(request: web.Request, caller: Caller, own: SystemRef | None)
 
 
 def middleware(read_body: Callable[[web.Request], Awaitable[bytes]]) -> Any:
+    """The auth middleware of one app; it holds that app's jti ledger (nothing module-global)."""
+    used = key_store.UsedTokens()
+
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         if is_public(request) or request.match_info.http_exception is not None:
             return await handler(request)
         body = await read_body(request)
         request[BODY] = body
-        caller, own = await authenticate(request, body)
+        caller, own = await authenticate(request, body, used)
         request[CALLER] = caller
         await authorize(request, caller, own)
         return await handler(request)

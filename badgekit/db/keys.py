@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -16,6 +17,13 @@ from badgekit.db.pool import Database
 from badgekit.settings import Settings
 
 PURGE_EVERY = 60.0
+# What a key id may look like (ours are 24 hex digits). Anything else is no key, answered without a
+# query: the key_id column is ASCII, and comparing it with other text is a database error.
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_key_id(value: str) -> bool:
+    return KEY_ID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,7 @@ class FoundKey:
 
 
 def derive_secret(settings: Settings, key_id: str, salt: str) -> str:
+    """The key's HS256 secret: HMAC of its id and salt under BADGEKIT_KEY_SECRET, so a dump cannot sign."""
     assert settings.key_secret is not None
     digest = hmac.new(settings.key_secret.encode(), f"badgekit-client-key:{key_id}:{salt}".encode(),
                       hashlib.sha256).digest()
@@ -33,6 +42,10 @@ def derive_secret(settings: Settings, key_id: str, salt: str) -> str:
 
 
 async def find(db: Database, key_id: str) -> FoundKey | None:
+    """The key's salt and system, or None for a key that does not exist (or never could)."""
+    if not is_key_id(key_id):
+        return None
+
     async def work(cur: aiomysql.Cursor) -> FoundKey | None:
         await cur.execute(
             "SELECT k.salt, s.id, s.slug FROM client_keys k JOIN systems s ON s.id = k.system_id"
@@ -42,27 +55,36 @@ async def find(db: Database, key_id: str) -> FoundKey | None:
     return await db.run(work)
 
 
-_last_purge = 0.0
+class UsedTokens:
+    """The single-use ledger of `jti` claims, for one app: rows live until their token has expired.
 
+    Expired rows are purged at most once every PURGE_EVERY seconds per app (the timer is this
+    object's, not the module's: two apps in one process each keep their own).
+    """
 
-async def spend_jti(db: Database, key_id: str, jti: str, exp: float) -> bool:
-    """Record a jti as used until its token expires; False if it was used already."""
-    global _last_purge  # a timer, not shared state: purging twice is harmless
-    now = time.time()
+    def __init__(self, purge_every: float = PURGE_EVERY) -> None:
+        self.purge_every = purge_every
+        self._last_purge = float("-inf")
 
-    async def work(cur: aiomysql.Cursor) -> bool:
-        global _last_purge
-        if now - _last_purge > PURGE_EVERY:
-            _last_purge = now
-            await cur.execute("DELETE FROM used_tokens WHERE expires < UTC_TIMESTAMP() - INTERVAL 1 MINUTE")
-        try:
-            await cur.execute(
-                "INSERT INTO used_tokens (key_id, jti, expires) VALUES (%s, %s, FROM_UNIXTIME(%s))",
-                (key_id, jti, int(exp) + 60))
-        except pymysql.err.IntegrityError:
-            return False
-        return True
-    return await db.run(work)
+    async def spend(self, db: Database, key_id: str, jti: str, exp: float) -> bool:
+        """Record `jti` as used by `key_id` until `exp` (unix seconds); False if it was used already."""
+        now = time.monotonic()
+        purge = now - self._last_purge >= self.purge_every
+        if purge:
+            self._last_purge = now  # set before the await, so concurrent requests do not all purge
+
+        async def work(cur: aiomysql.Cursor) -> bool:
+            if purge:
+                await cur.execute("DELETE FROM used_tokens WHERE expires < UTC_TIMESTAMP() - INTERVAL 1 MINUTE")
+            try:
+                # Kept a minute past `exp`: the server's clock may be behind the signer's by the leeway.
+                await cur.execute(
+                    "INSERT INTO used_tokens (key_id, jti, expires) VALUES (%s, %s, FROM_UNIXTIME(%s))",
+                    (key_id, jti, int(exp) + 60))
+            except pymysql.err.IntegrityError:
+                return False
+            return True
+        return await db.run(work)
 
 
 def _key_json(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -70,6 +92,7 @@ def _key_json(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 async def create(db: Database, settings: Settings, system_id: int, description: str | None) -> dict[str, Any]:
+    """A new key of the system, with its secret: the only time the secret exists outside a signer."""
     key_id = secrets.token_hex(12)
     salt = secrets.token_hex(16)
 
@@ -85,6 +108,7 @@ async def create(db: Database, settings: Settings, system_id: int, description: 
 
 
 async def list_for(db: Database, system_id: int) -> list[dict[str, Any]]:
+    """The system's live keys, oldest first, without secrets (they are not stored)."""
     async def work(cur: aiomysql.Cursor) -> list[dict[str, Any]]:
         await cur.execute(
             "SELECT key_id, description, created FROM client_keys WHERE system_id = %s ORDER BY id", (system_id,))
@@ -93,6 +117,10 @@ async def list_for(db: Database, system_id: int) -> list[dict[str, Any]]:
 
 
 async def delete(db: Database, system_id: int, key_id: str) -> dict[str, Any] | None:
+    """Revoke a key of this system (its next request is refused); None if the system has no such key."""
+    if not is_key_id(key_id):
+        return None
+
     async def work(cur: aiomysql.Cursor) -> dict[str, Any] | None:
         await cur.execute(
             "SELECT key_id, description, created FROM client_keys WHERE system_id = %s AND key_id = %s FOR UPDATE",
