@@ -12,8 +12,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from badgekit import errors
 from badgekit.keys import BODY
 
-SLUG = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+SLUG = re.compile(r"[A-Za-z0-9_-]{1,255}")  # use fullmatch: `$` would let a trailing newline in
 MS_THRESHOLD = 10**11
+MAX_UINT = 2**32 - 1  # INT UNSIGNED columns
 
 
 def flatten(messages: Any, prefix: str = "") -> list[dict[str, str]]:
@@ -52,7 +53,7 @@ class Text(fields.String):
 
 class Slug(fields.String):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(validate=validate.Regexp(SLUG, error="Slugs are 1-255 characters of A-Z a-z 0-9 - _"),
+        super().__init__(validate=validate.Regexp(r"\A[A-Za-z0-9_-]{1,255}\Z", error="Slugs are 1-255 characters of A-Z a-z 0-9 - _"),
                          **kwargs)
 
 
@@ -78,7 +79,7 @@ class Reference(fields.Field[str]):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, dict) and "slug" in value:
             value = value["slug"]
-        if not isinstance(value, str) or not SLUG.match(value):
+        if not isinstance(value, str) or not SLUG.fullmatch(value):
             raise ValidationError("Expected a slug, or an object with a `slug`.")
         return value
 
@@ -169,15 +170,21 @@ class ProgramSchema(NodeSchema):
     issuers = References()
 
 
-class CriterionSchema(Strict):
-    id = fields.Raw(load_only=True)
+class ReadBack(Strict):
+    """A nested object that may carry the `id` the original returned for it; the id is dropped."""
+
+    @pre_load
+    def drop_id(self, data: Any, **kwargs: Any) -> Any:
+        return {k: v for k, v in data.items() if k != "id"} if isinstance(data, dict) else data
+
+
+class CriterionSchema(ReadBack):
     description = Text(10_000, required=True)
     required = Flag(load_default=True)
     note = Text(10_000, load_default=None, allow_none=True)
 
 
-class AlignmentSchema(Strict):
-    id = fields.Raw(load_only=True)
+class AlignmentSchema(ReadBack):
     name = Text(255, required=True)
     url = Text(255, required=True)
     description = Text(10_000, load_default=None, allow_none=True)
@@ -209,10 +216,10 @@ class BadgeSchema(ReadOnlyIgnored):
     type = Text(255, load_default=None, allow_none=True)
     evidenceType = fields.String(load_default=None, allow_none=True,
                                  validate=validate.OneOf(["URL", "Text", "Photo", "Video", "Sound"]))
-    timeValue = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0))
+    timeValue = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_UINT))
     timeUnits = fields.String(load_default=None, allow_none=True,
                               validate=validate.OneOf(["minutes", "hours", "days", "weeks"]))
-    limit = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1))
+    limit = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_UINT))
     unique = Flag(load_default=False)
     archived = Flag(load_default=False)
     criteria = fields.List(fields.Nested(CriterionSchema), load_default=list, validate=validate.Length(max=100))

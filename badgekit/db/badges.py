@@ -76,7 +76,7 @@ def _source(node: Node, params: listing.ListParams) -> tuple[str, str, list[obje
     if params.archived != "any":
         where += " AND b.archived = %s"
         args.append(params.archived == "true")
-    return (f"FROM {table} x JOIN badges b ON b.id = x.badge_id WHERE x.{column} = %s{where}",
+    return (f"FROM {table} x FORCE INDEX (PRIMARY) JOIN badges b ON b.id = x.badge_id WHERE x.{column} = %s{where}",
             "x.badge_id", [owner, *args])
 
 
@@ -98,14 +98,18 @@ async def total(db: Database, node: Node, params: listing.ListParams) -> int:
 
 async def _link_programs(cur: aiomysql.Cursor, system: SystemRef, badge_id: int, program_ids: list[int]) -> None:
     """Make the badge's programs within this system exactly `program_ids`; links elsewhere stay."""
-    keep = ", ".join(["%s"] * len(program_ids)) if program_ids else "NULL"
-    await cur.execute(
-        "DELETE bp FROM badge_programs bp JOIN system_programs sp ON sp.program_id = bp.program_id"
-        f" AND sp.system_id = %s WHERE bp.badge_id = %s AND bp.program_id NOT IN ({keep})",
-        (system.id, badge_id, *program_ids))
+    current = set(await graph.ids(
+        cur, "SELECT bp.program_id FROM badge_programs bp JOIN system_programs sp ON sp.program_id = bp.program_id"
+             " AND sp.system_id = %s WHERE bp.badge_id = %s", (system.id, badge_id)))
+    gone = [p for p in current if p not in program_ids]
+    if gone:
+        cond, args = graph.in_ids("program_id", gone)
+        await cur.execute(f"DELETE FROM badge_programs WHERE badge_id = %s AND {cond}", (badge_id, *args))
     for program_id in program_ids:
-        await cur.execute("INSERT IGNORE INTO badge_programs (program_id, badge_id) VALUES (%s, %s)",
-                          (program_id, badge_id))
+        if program_id not in current:
+            # A link may already exist through another system: keep it, without a warning.
+            await cur.execute("INSERT INTO badge_programs (program_id, badge_id) VALUES (%s, %s)"
+                              " ON DUPLICATE KEY UPDATE badge_id = badge_id", (program_id, badge_id))
 
 
 async def _refresh(cur: aiomysql.Cursor, system: SystemRef, badge_id: int, slug: str | None) -> None:
@@ -115,7 +119,7 @@ async def _refresh(cur: aiomysql.Cursor, system: SystemRef, badge_id: int, slug:
         raise graph.conflict(exc, "badge", slug) from None
     await cur.execute("SELECT 1 FROM system_badges WHERE system_id = %s AND badge_id = %s", (system.id, badge_id))
     if await cur.fetchone() is None:
-        raise errors.ValidationError("The badge would no longer be reachable in this system; use DELETE to remove it",
+        raise errors.ValidationError("The badge would not be reachable in this system (to remove it, use DELETE)",
                                      details=[{"field": "programs", "message": "Must keep the badge in this system"}])
 
 
@@ -153,9 +157,22 @@ async def create(db: Database, node: Node, fields: dict[str, Any]) -> tuple[int,
     return await db.run(work, transaction=True)
 
 
+async def _shown_issuer(cur: aiomysql.Cursor, system: SystemRef, badge_id: int) -> int | None:
+    """The issuer a GET in this system shows (shapes.BADGE's `issuer`), by id."""
+    await cur.execute(
+        "SELECT COALESCE((SELECT xis.issuer_id FROM issuer_systems xis WHERE xis.system_id = %s"
+        " AND xis.issuer_id = b.issuer_id), IF(b.system_id <=> %s, NULL, (SELECT xib.issuer_id FROM issuer_badges xib"
+        " JOIN issuer_systems xis ON xis.issuer_id = xib.issuer_id AND xis.system_id = %s WHERE xib.badge_id = b.id"
+        " ORDER BY xib.issuer_id LIMIT 1))) FROM badges b WHERE b.id = %s", (system.id, system.id, system.id, badge_id))
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 async def update(db: Database, system: SystemRef, badge_id: int, fields: dict[str, Any]) -> bytes:
     async def work(cur: aiomysql.Cursor) -> bytes:
         programs, issuer = await _references(cur, system, fields)
+        if issuer is not ... and issuer == await _shown_issuer(cur, system, badge_id):
+            issuer = ...  # what a GET showed, sent back: no change (it may stand for an issuer elsewhere)
         sql, args = assignments(_stored(fields), COLUMNS)
         if issuer is not ...:
             sql += ", issuer_id = %s"
@@ -196,12 +213,12 @@ async def delete(db: Database, system: SystemRef, badge_id: int) -> bytes | None
     return await db.run(work, transaction=True)
 
 
-async def free_slug(db: Database, system: SystemRef, name: str) -> str:
+async def free_slug(db: Database, system: SystemRef, name: str, *, fresh: bool = False) -> str:
     """A slug made from the name, unused in the system (the original made an md5; this one reads)."""
     base = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()[:200] or "badge"
 
     async def work(cur: aiomysql.Cursor) -> str:
-        candidate = base
+        candidate = f"{base}-{secrets.token_hex(3)}" if fresh else base
         for _ in range(5):
             await cur.execute("SELECT 1 FROM system_badges WHERE system_id = %s AND slug = %s", (system.id, candidate))
             if await cur.fetchone() is None:

@@ -41,7 +41,7 @@ def list_query(system_id: int, params: listing.ListParams, visible: int | None) 
     where, args = _where(system_id, params)
     after, after_args, tail, tail_args = listing.keyset(params, "xs.issuer_id")
     return Query(
-        f"SELECT i.id, {as_bytes(ISSUER_SEEN)} FROM issuer_systems xs JOIN issuers i ON i.id = xs.issuer_id"
+        f"SELECT i.id, {as_bytes(ISSUER_SEEN)} FROM issuer_systems xs FORCE INDEX (PRIMARY) JOIN issuers i ON i.id = xs.issuer_id"
         f" WHERE {where}{after}{tail}", (*issuer_params(visible), *args, *after_args, *tail_args))
 
 

@@ -43,10 +43,10 @@ def _source(system_id: int, issuer_id: int | None, params: listing.ListParams) -
     """FROM … WHERE … for the programs of a system, or of one issuer; and the id column to order by."""
     if issuer_id is None:
         where, args = listing.filters(params, "x.program_id", "p.updated")
-        return ("FROM system_programs x JOIN programs p ON p.id = x.program_id WHERE x.system_id = %s" + where,
+        return ("FROM system_programs x FORCE INDEX (PRIMARY) JOIN programs p ON p.id = x.program_id WHERE x.system_id = %s" + where,
                 "x.program_id", [system_id, *args])
     where, args = listing.filters(params, "x.program_id", "p.updated")
-    return ("FROM program_issuers x JOIN programs p ON p.id = x.program_id WHERE x.issuer_id = %s" + where,
+    return ("FROM program_issuers x FORCE INDEX (PRIMARY) JOIN programs p ON p.id = x.program_id WHERE x.issuer_id = %s" + where,
             "x.program_id", [issuer_id, *args])
 
 
@@ -66,15 +66,24 @@ async def total(db: Database, system_id: int, issuer_id: int | None, params: lis
     return await db.run(work)
 
 
-async def _link_issuers(cur: aiomysql.Cursor, system: SystemRef, program_id: int, issuer_ids: list[int]) -> None:
-    """Make the program's issuers within this system exactly `issuer_ids`; links elsewhere stay."""
-    keep = ", ".join(["%s"] * len(issuer_ids)) if issuer_ids else "NULL"
-    await cur.execute(
-        "DELETE pi FROM program_issuers pi JOIN issuer_systems xs ON xs.issuer_id = pi.issuer_id AND xs.system_id = %s"
-        f" WHERE pi.program_id = %s AND pi.issuer_id NOT IN ({keep})", (system.id, program_id, *issuer_ids))
-    for issuer_id in issuer_ids:
-        await cur.execute("INSERT IGNORE INTO program_issuers (issuer_id, program_id) VALUES (%s, %s)",
-                          (issuer_id, program_id))
+async def _link_issuers(cur: aiomysql.Cursor, system: SystemRef, program_id: int, issuer_ids: list[int]) -> bool:
+    """Make the program's issuers within this system exactly `issuer_ids`; links elsewhere stay.
+
+    True when that changed anything. Only missing links are inserted (no INSERT IGNORE, whose
+    warnings would hide real errors).
+    """
+    current = set(await graph.ids(
+        cur, "SELECT pi.issuer_id FROM program_issuers pi JOIN issuer_systems xs ON xs.issuer_id = pi.issuer_id"
+             " AND xs.system_id = %s WHERE pi.program_id = %s", (system.id, program_id)))
+    gone = [i for i in current if i not in issuer_ids]
+    if gone:
+        cond, args = graph.in_ids("issuer_id", gone)
+        await cur.execute(f"DELETE FROM program_issuers WHERE program_id = %s AND {cond}", (program_id, *args))
+    new = [i for i in issuer_ids if i not in current]
+    for issuer_id in new:
+        await cur.execute("INSERT INTO program_issuers (issuer_id, program_id) VALUES (%s, %s)"
+                          " ON DUPLICATE KEY UPDATE program_id = program_id", (issuer_id, program_id))
+    return bool(gone or new)
 
 
 async def _refresh(cur: aiomysql.Cursor, system: SystemRef, program_id: int, links_changed: bool) -> None:
@@ -115,9 +124,8 @@ async def update(db: Database, system: SystemRef, program_id: int, fields: dict[
         sql, args = assignments(fields, NODE_COLUMNS)
         try:
             await cur.execute(f"UPDATE programs SET {sql} WHERE id = %s", (*args, program_id))
-            if issuer_ids is not None:
-                await _link_issuers(cur, system, program_id, issuer_ids)
-            await _refresh(cur, system, program_id, issuer_ids is not None)
+            changed = issuer_ids is not None and await _link_issuers(cur, system, program_id, issuer_ids)
+            await _refresh(cur, system, program_id, changed)
         except pymysql.err.IntegrityError as exc:
             raise graph.conflict(exc, "program", fields.get("slug")) from None
         document = await one_document(cur, DOCUMENT, (system.id, program_id))

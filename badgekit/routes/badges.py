@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from badgekit import errors
 from badgekit.db import badges
 from badgekit.keys import DATABASE
 from badgekit.routes.common import badge_id, node, params, public_url, reply, stream
@@ -22,9 +23,20 @@ async def list_badges(request: web.Request) -> web.StreamResponse:
 async def create_badge(request: web.Request) -> web.Response:
     where = await node(request)
     fields = json_body(request, BadgeSchema())
-    if "slug" not in fields:
-        fields["slug"] = await badges.free_slug(request.app[DATABASE], where.system, fields["name"])
-    _, document = await badges.create(request.app[DATABASE], where, fields)
+    db = request.app[DATABASE]
+    if "slug" in fields:
+        _, document = await badges.create(db, where, fields)
+    else:
+        # A slug made from the name can be taken between the check and the insert by a concurrent
+        # create of a same-named badge: try again with a fresh one rather than answer 409.
+        for attempt in range(3):
+            fields["slug"] = await badges.free_slug(db, where.system, fields["name"], fresh=attempt > 0)
+            try:
+                _, document = await badges.create(db, where, fields)
+                break
+            except errors.ResourceConflict:
+                if attempt == 2:
+                    raise
     base = request.path.rstrip("/")
     return reply("badge", document, status="created", code=201, location=public_url(request, f"{base}/{fields['slug']}"))
 
