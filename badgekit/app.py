@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 import pymysql
 from aiohttp import web
 
-from badgekit import auth, errors
+from badgekit import auth, errors, idempotency
 from badgekit.db.pool import Database
 from badgekit.keys import DATABASE, REQUEST_ID, SETTINGS, STREAM_LIMITS
 from badgekit.routes import awards, badges, codes, export, health, issuers, keys, programs, public, systems
 from badgekit.settings import Settings
 from badgekit.streams.limits import StreamLimits
+from badgekit.streams.spool import SpooledBody, wants_spool
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,14 @@ async def error_middleware(request: web.Request, handler: auth.Handler) -> web.S
                                                   requestId=request_id))
 
 
-async def read_body(request: web.Request) -> bytes:
-    """The raw body, within BADGEKIT_MAX_BODY_BYTES (aiohttp raises 413 past client_max_size)."""
+async def read_body(request: web.Request) -> bytes | SpooledBody:
+    """The raw body, within BADGEKIT_MAX_BODY_BYTES (aiohttp raises 413 past client_max_size).
+
+    An NDJSON body sent to a `spooled` route (bulk awards) is not read here: auth spools it to
+    disk, within BADGEKIT_MAX_BULK_BYTES, once the token's signature holds.
+    """
+    if wants_spool(request):
+        return SpooledBody(request, request.app[SETTINGS].max_bulk_bytes)
     limit = request.app[SETTINGS].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise errors.PayloadTooLarge(f"The request body is over {limit} bytes")
@@ -58,7 +65,7 @@ async def read_body(request: web.Request) -> bytes:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, auth.middleware(read_body)],
+        middlewares=[error_middleware, auth.middleware(read_body), idempotency.middleware_factory()],
         client_max_size=settings.max_body_bytes,
         handler_args={"max_line_size": settings.max_header_bytes, "max_field_size": settings.max_header_bytes},
     )

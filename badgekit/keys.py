@@ -8,6 +8,7 @@ from aiohttp import web
 from badgekit.db.pool import Database
 from badgekit.settings import Settings
 from badgekit.streams.limits import StreamLimits
+from badgekit.streams.spool import SpooledBody
 
 
 @dataclass(frozen=True)
@@ -37,4 +38,5 @@ STREAM_LIMITS = web.AppKey("stream_limits", StreamLimits)
 CALLER = web.RequestKey("caller", Caller)
 SYSTEM = web.RequestKey("system", SystemRef)
 BODY = web.RequestKey("body", bytes)
+SPOOL = web.RequestKey("spool", SpooledBody)  # an NDJSON bulk body, on disk
 REQUEST_ID = web.RequestKey("request_id", str)
