@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
+from jwt.types import Options
 from aiohttp import web
 
 from badgekit import errors
@@ -30,7 +31,7 @@ PUBLIC = ("/", "/healthcheck")
 # and ends in the very same reply.
 UNKNOWN_KEY_SECRET = "badgekit: no such key; verified only to spend the same time"
 BAD_SIGNATURE = "Invalid token: bad signature or unknown key"
-DECODE_OPTIONS = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False,
+DECODE_OPTIONS: Options = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False,
                   "verify_iss": False, "verify_sub": False, "verify_jti": False}
 
 

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import orjson
+import pymysql
 
 from badgekit import __version__
 from badgekit.settings import Settings, SettingsError, describe
@@ -48,6 +49,9 @@ def migrate(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"badgekit migrate: cannot reach the database: {exc}", file=sys.stderr)
         return 1
+    except pymysql.err.OperationalError as exc:  # refused, unknown host, access denied, no such database
+        print(f"badgekit migrate: cannot use the database of BADGEKIT_DATABASE_URL: {exc.args[-1]}", file=sys.stderr)
+        return 1
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
     return 0
 
@@ -55,9 +59,15 @@ def migrate(args: argparse.Namespace) -> int:
 async def _with_db(work: Any) -> Any:
     from badgekit.db.pool import Database
 
+    from badgekit.errors import ServiceUnavailable
+
     db = Database(_settings())
+    logging.getLogger("badgekit.db.pool").setLevel(logging.ERROR)  # the one line below says it all
     try:
         return await work(db)
+    except ServiceUnavailable:
+        print("badgekit: cannot reach the database of BADGEKIT_DATABASE_URL", file=sys.stderr)
+        return 1
     finally:
         await db.close()
 
