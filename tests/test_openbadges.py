@@ -327,3 +327,14 @@ async def test_iso_times_parse(client, make_system, sql) -> None:
     _, _, body = await get(client, f"/public/assertions/{slug}")
     assert datetime.fromisoformat(body["issuedOn"]).utcoffset() is not None
     assert datetime.fromisoformat(body["expires"]).isoformat() == "2031-12-31T23:59:59+00:00"
+
+
+async def test_head(client, make_system, sql) -> None:
+    await build_graph(make_system)
+    slug, _, _ = award(sql, "rocket", revoked="2026-02-01 00:00:00")
+    for path, status in ((f"/public/assertions/{slug}", 410), ("/public/systems/chicago", 200),
+                         ("/public/systems/chicago/issuers/museum/revocations", 200),
+                         ("/public/systems/chicago/badges/rocket", 200), ("/public/images/badge.svg", 200)):
+        resp = await client.head(path)
+        assert resp.status == status, path
+        assert await resp.read() == b"", path

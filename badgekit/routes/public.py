@@ -276,13 +276,16 @@ async def get_revocations(request: web.Request) -> web.StreamResponse:
     who = await store.owner(db, system, issuer)
     if who is None:
         raise _not_found(f"issuer `{issuer}`" if issuer is not None else f"system `{system}`")
+    headers = {**HEADERS, "Vary": "Accept", "Cache-Control": "no-cache"}
+    if request.method == "HEAD":  # a streamed body would be written even for HEAD: answer the head alone
+        return web.Response(headers=headers, content_type=media_type(request))
     base = _base(request)
     assertion_base = base + "/public/assertions/"
     batch = settings.stream_batch_rows
     rows = await store.revocations(db, who, assertion_base, 0, batch)
     own = base + profile_path(system, issuer)
     head = {"@context": CONTEXT, "id": own + "/revocations", "type": "RevocationList", "issuer": own}
-    response = web.StreamResponse(headers={**HEADERS, "Vary": "Accept", "Cache-Control": "no-cache"})
+    response = web.StreamResponse(headers=headers)
     response.content_type = media_type(request)
 
     async def body(out: ChunkWriter) -> None:
