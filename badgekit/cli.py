@@ -111,6 +111,23 @@ def create_system(args: argparse.Namespace) -> int:
     return int(asyncio.run(_with_db(work)))
 
 
+def export(args: argparse.Namespace) -> int:
+    import os
+
+    from badgekit import export_client
+
+    key = args.key or os.environ.get("BADGEKIT_KEY") or "master"
+    secret = args.secret or (os.environ.get("BADGEKIT_SECRET") if key != "master" else None) \
+        or (os.environ.get("BADGEKIT_MASTER_SECRET") if key == "master" else None)
+    if not secret:
+        print("badgekit export: no secret: set BADGEKIT_MASTER_SECRET, or --key/--secret "
+              "(BADGEKIT_KEY/BADGEKIT_SECRET) for a client key", file=sys.stderr)
+        return 2
+    url = args.url or os.environ.get("BADGEKIT_PUBLIC_URL") or "http://127.0.0.1:8080"
+    target = export_client.Target(url=url, system=args.system, key=key, secret=secret, start=args.start)
+    return export_client.run(target, args.output)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="badgekit", description="BadgeKit API server and tools.",
@@ -143,6 +160,15 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("system")
     c.add_argument("--description")
     c.set_defaults(run=create_key)
+
+    p = commands.add_parser("export", help="stream a whole system as NDJSON from a running server")
+    p.add_argument("system")
+    p.add_argument("-o", "--output", help="write to FILE (appended to with --from) instead of stdout")
+    p.add_argument("--from", dest="start", metavar="TYPE:ID", help="resume after that line of a broken export")
+    p.add_argument("--url", help="server base URL [default: BADGEKIT_PUBLIC_URL or http://127.0.0.1:8080]")
+    p.add_argument("--key", help="client key id [default: BADGEKIT_KEY, else the master key]")
+    p.add_argument("--secret", help="its secret [default: BADGEKIT_SECRET, or BADGEKIT_MASTER_SECRET]")
+    p.set_defaults(run=export)
 
     return top
 

@@ -1,15 +1,19 @@
 """GET S/export: typed NDJSON lines equal to the GETs, counts, gzip, resume, one consistent snapshot."""
 from __future__ import annotations
 
+import asyncio
 import gzip
+import os
+import sys
 from typing import Any
 
 import orjson
 from aiohttp.test_utils import TestClient
 
 from badgekit.app import create_app
-from conftest import PUBLIC_URL, Api, make_settings
+from conftest import MASTER_SECRET, PUBLIC_URL, Api, make_settings
 from exporting import add_awards, add_codes, badge_id, build_graph, lines
+from proxy import Proxy
 
 
 async def get(api: Api, path: str, name: str) -> dict[str, Any]:
@@ -194,3 +198,58 @@ async def make_graph_on(api: Api) -> None:
     async def no_system(slug: str = "chicago") -> tuple[dict[str, Any], Api]:
         return {}, api
     await build_graph(no_system, None)
+
+
+async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("BADGEKIT_")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "badgekit", "export", *args, env={**base, **(env or {})},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out, err.decode()
+
+
+async def test_cli_export_to_file_and_stdout(make_system, master, sql, client, tmp_path) -> None:
+    system, api = await build_graph(make_system, master)
+    add_awards(sql, system["id"], badge_id(sql, "chicago", "full"), 50)
+    url = str(client.make_url("/"))
+    whole = await (await master.get("/systems/chicago/export")).read()
+    target = tmp_path / "chicago.ndjson"
+    code, out, err = await run_cli("chicago", "-o", str(target), "--url", url,
+                                   env={"BADGEKIT_MASTER_SECRET": MASTER_SECRET})
+    assert (code, out, err) == (0, b"", "")  # no progress line: stderr is not a terminal
+    assert target.read_bytes() == whole
+    # A client key, from the environment, to stdout.
+    mine = await (await api.get("/systems/chicago/export")).read()
+    code, out, err = await run_cli("chicago", "--url", url,
+                                   env={"BADGEKIT_KEY": api.key, "BADGEKIT_SECRET": api.secret})
+    assert (code, out, err) == (0, mine, "")
+    # A key of another system is refused: the server's error on stderr, nothing on stdout.
+    code, out, err = await run_cli("other", "--url", url, "--key", api.key, "--secret", api.secret)
+    assert code == 1 and out == b"" and "HTTP 403" in err and "Forbidden" in err
+
+
+async def test_cli_broken_stream_exits_non_zero_and_resumes(make_system, master, sql, client, tmp_path) -> None:
+    system, _ = await build_graph(make_system, master)
+    add_awards(sql, system["id"], badge_id(sql, "chicago", "full"), 400)
+    whole = lines(await (await master.get("/systems/chicago/export", headers={"Accept-Encoding": "identity"})).read())
+    proxy = await Proxy("127.0.0.1", client.server.port, cut_after=2500).start()
+    try:
+        target = tmp_path / "chicago.ndjson"
+        env = {"BADGEKIT_MASTER_SECRET": MASTER_SECRET}
+        code, _, err = await run_cli("chicago", "-o", str(target), "--url", f"http://127.0.0.1:{proxy.port}", env=env)
+        assert code == 1, err
+        partial = lines(target.read_bytes())  # whole lines only, even though the cut fell mid-line
+        assert 0 < len(partial) < len(whole) and partial == whole[:len(partial)]
+        kind = partial[-1]["type"]
+        hint = f"{kind}:{partial[-1][kind]['id']}"
+        assert f"resume with: badgekit export chicago --from {hint}" in err
+        code, _, err = await run_cli("chicago", "-o", str(target), "--from", hint, "--url",
+                                     str(client.make_url("/")), env=env)
+        assert (code, err) == (0, "")
+        resumed = lines(target.read_bytes())
+        assert resumed[:-1] == whole[:-1]
+        assert resumed[-1]["type"] == "end"
+    finally:
+        await proxy.close()
