@@ -12,7 +12,7 @@ import pymysql
 
 from badgekit import errors
 from badgekit.db import graph, listing
-from badgekit.db.common import ISSUERS_IN_SYSTEM, PROGRAMS_IN_SYSTEM, assignments, insert, one_document, resolve
+from badgekit.db.common import ISSUERS_IN_SYSTEM, PROGRAMS_IN_SYSTEM, assignments, insert, one_document, resolve, write
 from badgekit.db.listing import Query
 from badgekit.db.pool import Database
 from badgekit.db.shapes import BADGE, as_bytes, badge_params
@@ -112,9 +112,10 @@ async def _link_programs(cur: aiomysql.Cursor, system: SystemRef, badge_id: int,
                               " ON DUPLICATE KEY UPDATE badge_id = badge_id", (program_id, badge_id))
 
 
-async def _refresh(cur: aiomysql.Cursor, system: SystemRef, badge_id: int, slug: str | None) -> None:
+async def _refresh(cur: aiomysql.Cursor, system: SystemRef, badge_id: int, slug: str | None, *,
+                   new: bool = False) -> None:
     try:
-        await graph.refresh_badges(cur, [badge_id])
+        await graph.refresh_badges(cur, [badge_id], new=new)
     except pymysql.err.IntegrityError as exc:
         raise graph.conflict(exc, "badge", slug) from None
     await cur.execute("SELECT 1 FROM system_badges WHERE system_id = %s AND badge_id = %s", (system.id, badge_id))
@@ -150,11 +151,11 @@ async def create(db: Database, node: Node, fields: dict[str, Any]) -> tuple[int,
         await cur.execute(sql, tuple(args))
         badge_id = cur.lastrowid
         await _link_programs(cur, system, badge_id, program_ids)
-        await _refresh(cur, system, badge_id, fields.get("slug"))
+        await _refresh(cur, system, badge_id, fields.get("slug"), new=True)
         document = await one_document(cur, DOCUMENT, (*badge_params(system.id, system.slug), badge_id))
         assert document is not None
         return badge_id, document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
 
 
 async def _shown_issuer(cur: aiomysql.Cursor, system: SystemRef, badge_id: int) -> int | None:
@@ -187,7 +188,7 @@ async def update(db: Database, system: SystemRef, badge_id: int, fields: dict[st
         document = await one_document(cur, DOCUMENT, (*badge_params(system.id, system.slug), badge_id))
         assert document is not None
         return document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
 
 
 async def delete(db: Database, system: SystemRef, badge_id: int) -> bytes | None:
@@ -210,7 +211,7 @@ async def delete(db: Database, system: SystemRef, badge_id: int) -> bytes | None
             " SET b.issuer_id = NULL WHERE b.id = %s", (system.id, badge_id))
         await graph.collect_garbage(cur, [], [], [badge_id])
         return document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
 
 
 async def free_slug(db: Database, system: SystemRef, name: str, *, fresh: bool = False) -> str:

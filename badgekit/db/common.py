@@ -1,12 +1,20 @@
 """Helpers every resource module shares: column maps, SET clauses, reference lookups, row reads."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import aiomysql
+import pymysql
 
 from badgekit import errors
+from badgekit.db.pool import Database
+
+T = TypeVar("T")
+RETRYABLE = {1213, 1205}  # deadlock, lock wait timeout: the transaction was rolled back whole
+ATTEMPTS = 5
 
 NODE_COLUMNS = {"slug": "slug", "name": "name", "url": "url", "description": "description",
                 "email": "email", "imageUrl": "image_url"}
@@ -56,3 +64,18 @@ async def resolve(cur: aiomysql.Cursor, field: str, sql: str, system_id: int, sl
 
 ISSUERS_IN_SYSTEM = "SELECT issuer_id, slug FROM issuer_systems WHERE system_id = %s AND slug IN ({slugs})"
 PROGRAMS_IN_SYSTEM = "SELECT program_id, slug FROM system_programs WHERE system_id = %s AND slug IN ({slugs})"
+
+
+async def write(db: Database, work: Callable[[aiomysql.Cursor], Awaitable[T]]) -> T:
+    """Run `work` as one transaction, again (after a short random pause) if InnoDB chose it as a
+    deadlock victim: concurrent writes to the graph's shared index pages can deadlock, and the
+    whole transaction was rolled back, so running it again is safe.
+    """
+    for attempt in range(ATTEMPTS):
+        try:
+            return await db.run(work, transaction=True)
+        except pymysql.err.OperationalError as exc:
+            if not exc.args or exc.args[0] not in RETRYABLE or attempt == ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+    raise AssertionError("unreachable")

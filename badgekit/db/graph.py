@@ -65,11 +65,17 @@ async def refresh_programs(cur: aiomysql.Cursor, program_ids: Sequence[int]) -> 
             f" JOIN issuer_systems xis ON xis.issuer_id = xpi.issuer_id WHERE {cond}", args)
 
 
-async def refresh_badges(cur: aiomysql.Cursor, badge_ids: Sequence[int]) -> None:
+async def refresh_badges(cur: aiomysql.Cursor, badge_ids: Sequence[int], *, new: bool = False) -> None:
+    """Recompute the badges' reach; `new` badges have none yet, so nothing is deleted first.
+
+    (Deleting rows that cannot exist would still lock the index gap at its end, where every
+    concurrent create inserts: that alone made concurrent creates deadlock.)
+    """
     for part in chunks(badge_ids):
         cond, args = in_ids("badge_id", part)
-        await cur.execute(f"DELETE FROM issuer_badges WHERE {cond}", args)
-        await cur.execute(f"DELETE FROM system_badges WHERE {cond}", args)
+        if not new:
+            await cur.execute(f"DELETE FROM issuer_badges WHERE {cond}", args)
+            await cur.execute(f"DELETE FROM system_badges WHERE {cond}", args)
         cond, args = in_ids("b.id", part)
         await cur.execute(
             "INSERT INTO issuer_badges (issuer_id, badge_id)"

@@ -8,7 +8,7 @@ import pymysql
 
 from badgekit import errors
 from badgekit.db import graph, listing
-from badgekit.db.common import NODE_COLUMNS, assignments, insert, one_document
+from badgekit.db.common import NODE_COLUMNS, assignments, insert, one_document, write
 from badgekit.db.listing import Query
 from badgekit.db.pool import Database
 from badgekit.db.shapes import ISSUER_SEEN, as_bytes, issuer_params
@@ -124,7 +124,7 @@ async def create(db: Database, system: SystemRef, fields: dict[str, Any], master
         document = await one_document(cur, DOCUMENT, (*issuer_params(_visible(system, master)), issuer_id))
         assert document is not None
         return issuer_id, document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
 
 
 async def update(db: Database, system: SystemRef, issuer_id: int, fields: dict[str, Any], master: bool) -> bytes:
@@ -143,7 +143,7 @@ async def update(db: Database, system: SystemRef, issuer_id: int, fields: dict[s
         document = await one_document(cur, DOCUMENT, (*issuer_params(_visible(system, master)), issuer_id))
         assert document is not None
         return document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
 
 
 async def delete(db: Database, system: SystemRef, issuer_id: int, master: bool) -> bytes | None:
@@ -158,4 +158,4 @@ async def delete(db: Database, system: SystemRef, issuer_id: int, master: bool) 
         await cur.execute("DELETE FROM issuer_systems WHERE system_id = %s AND issuer_id = %s", (system.id, issuer_id))
         await graph.collect_garbage(cur, [issuer_id], programs, badges)
         return document
-    return await db.run(work, transaction=True)
+    return await write(db, work)

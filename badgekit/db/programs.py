@@ -8,7 +8,7 @@ import pymysql
 
 from badgekit import errors
 from badgekit.db import graph, listing
-from badgekit.db.common import ISSUERS_IN_SYSTEM, NODE_COLUMNS, assignments, insert, one_document, resolve
+from badgekit.db.common import ISSUERS_IN_SYSTEM, NODE_COLUMNS, assignments, insert, one_document, resolve, write
 from badgekit.db.listing import Query
 from badgekit.db.pool import Database
 from badgekit.db.shapes import PROGRAM, as_bytes
@@ -113,7 +113,7 @@ async def create(db: Database, system: SystemRef, issuer_id: int, fields: dict[s
         document = await one_document(cur, DOCUMENT, (system.id, program_id))
         assert document is not None
         return program_id, document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
 
 
 async def update(db: Database, system: SystemRef, program_id: int, fields: dict[str, Any]) -> bytes:
@@ -131,7 +131,7 @@ async def update(db: Database, system: SystemRef, program_id: int, fields: dict[
         document = await one_document(cur, DOCUMENT, (system.id, program_id))
         assert document is not None
         return document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
 
 
 async def delete(db: Database, system: SystemRef, program_id: int) -> bytes | None:
@@ -145,4 +145,4 @@ async def delete(db: Database, system: SystemRef, program_id: int) -> bytes | No
         await _link_issuers(cur, system, program_id, [])
         await graph.collect_garbage(cur, [], [program_id], badges)
         return document
-    return await db.run(work, transaction=True)
+    return await write(db, work)

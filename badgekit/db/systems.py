@@ -8,7 +8,7 @@ import pymysql
 
 from badgekit.db import graph, listing
 from badgekit.db.listing import Query
-from badgekit.db.common import NODE_COLUMNS, assignments, insert, one_document
+from badgekit.db.common import NODE_COLUMNS, assignments, insert, one_document, write
 from badgekit.db.pool import Database
 from badgekit.db.shapes import SYSTEM, as_bytes
 from badgekit.keys import SystemRef
@@ -60,7 +60,7 @@ async def create(db: Database, fields: dict[str, Any]) -> bytes:
         document = await one_document(cur, DOCUMENT, (cur.lastrowid,))
         assert document is not None
         return document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
 
 
 async def update(db: Database, system_id: int, fields: dict[str, Any]) -> bytes:
@@ -73,7 +73,7 @@ async def update(db: Database, system_id: int, fields: dict[str, Any]) -> bytes:
         document = await one_document(cur, DOCUMENT, (system_id,))
         assert document is not None
         return document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
 
 
 async def delete(db: Database, system_id: int) -> bytes | None:
@@ -89,4 +89,4 @@ async def delete(db: Database, system_id: int) -> bytes | None:
         await cur.execute("DELETE FROM systems WHERE id = %s", (system_id,))
         await graph.collect_garbage(cur, issuers, programs, badges)
         return document
-    return await db.run(work, transaction=True)
+    return await write(db, work)
