@@ -145,3 +145,158 @@ async def test_duplicate_slug_is_409(world: Any, sql: Any) -> None:
     assert await resp.json() == {"code": "ResourceConflict", "message": "An award with that slug already exists",
                                  "details": {"field": "slug", "slug": "mine"}}
     assert sql("SELECT email FROM awards") == [("a@example.org",)]
+
+
+async def award(api: Any, path: str, email: str, **fields: Any) -> dict[str, Any]:
+    resp = await api.post(path + "/instances", {"email": email, **fields})
+    assert resp.status == 201, await resp.text()
+    result: dict[str, Any] = (await resp.json())["instance"]
+    return result
+
+
+async def listed(api: Any, path: str) -> list[str]:
+    resp = await api.get(path)
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert list(body) == ["instances"]
+    return [f"{i['badge']}:{i['email']}" for i in body["instances"]]
+
+
+async def test_listings_at_every_level(world: Any) -> None:
+    await award(world, S + "/badges/open", "a@example.org", issuedOn="2025-01-01T00:00:00Z")
+    await award(world, S + "/badges/prog", "a@example.org", issuedOn="2026-01-01T00:00:00Z")
+    await award(world, S + "/badges/solo", "b@example.org", issuedOn="2026-01-01T00:00:00Z")
+    await award(world, S + "/badges/open", "b@example.org", issuedOn="2026-03-01T00:00:00Z")
+    assert await listed(world, S + "/badges/open/instances") == ["open:a@example.org", "open:b@example.org"]
+    assert await listed(world, I + "/badges/solo/instances") == ["solo:b@example.org"]
+    assert await listed(world, P + "/badges/prog/instances") == ["prog:a@example.org"]
+    assert await listed(world, S + "/instances/A@example.org") == ["open:a@example.org", "prog:a@example.org"]
+    assert await listed(world, I + "/instances/a@example.org") == ["prog:a@example.org"]
+    assert await listed(world, P + "/instances/a@example.org") == ["prog:a@example.org"]
+    assert await listed(world, P + "/instances/b@example.org") == []
+    everything = ["open:a@example.org", "prog:a@example.org", "solo:b@example.org", "open:b@example.org"]
+    assert await listed(world, S + "/instances") == everything
+    assert await listed(world, S + "/instances?badge=open") == ["open:a@example.org", "open:b@example.org"]
+    assert await listed(world, S + "/instances?badge=nope") == []
+    assert await listed(world, S + "/instances?email=B@example.org&badge=open") == ["open:b@example.org"]
+    assert await listed(world, S + "/instances?since=2026-01-01T00:00:00Z") == everything[1:]
+    # keyset and pages, as every listing
+    resp = await world.get(S + "/instances?format=ndjson&limit=2")
+    lines = [line for line in (await resp.read()).decode().splitlines()]
+    import orjson
+    rows = [orjson.loads(line) for line in lines]
+    assert rows[-1] == {"end": True, "count": 2, "last": rows[1]["id"]}
+    assert await listed(world, S + f"/instances?after={rows[1]['id']}") == everything[2:]
+    resp = await world.get(S + "/instances?page=2&count=3")
+    body = await resp.json()
+    assert body["pageData"] == {"page": 2, "count": 3, "total": 4} and len(body["instances"]) == 1
+
+
+async def test_listing_parameters_are_checked(world: Any) -> None:
+    for query, name in [("revoked=maybe", "revoked"), ("since=soon", "since"), ("colour=red", "colour"),
+                        ("after=x", "after")]:
+        resp = await world.get(S + "/instances?" + query)
+        assert resp.status == 400
+        got = await resp.json()
+        assert (got["code"], got["parameter"]) == ("InvalidParameter", name)
+    resp = await world.get(S + "/badges/open/instances?badge=open")
+    assert resp.status == 400
+
+
+async def test_read_and_revoke(world: Any, sql: Any) -> None:
+    resp = await world.get(S + "/badges/open/instances/a@example.org")
+    assert resp.status == 404
+    first = await award(world, S + "/badges/open", "a@example.org")
+    second = await award(world, I + "/badges/solo", "a@example.org")
+    resp = await world.get(S + "/badges/open/instances/A@Example.org")
+    assert await resp.json() == {"instance": first}
+    resp = await world.delete(S + "/badges/open/instances/a@example.org")
+    assert resp.status == 200
+    revoked = {**first, "revoked": True}
+    assert await resp.json() == {"status": "deleted", "instances": [revoked]}
+    resp = await world.delete(S + "/badges/open/instances/a@example.org")
+    assert resp.status == 404  # nothing live left
+    # the row stays, out of the default listing, in revoked=true|any
+    assert sql("SELECT COUNT(*), COUNT(revoked) FROM awards") == [(2, 1)]
+    assert await listed(world, S + "/instances") == ["solo:a@example.org"]
+    assert await listed(world, S + "/instances?revoked=true") == ["open:a@example.org"]
+    assert await listed(world, S + "/instances?revoked=any") == ["open:a@example.org", "solo:a@example.org"]
+    assert await listed(world, S + "/badges/open/instances?revoked=any") == ["open:a@example.org"]
+    resp = await world.get(S + "/badges/open/instances/a@example.org")
+    assert (await resp.json())["instance"]["revoked"] is True
+    # revoke with a reason, from the issuer level
+    resp = await world.post(I + "/badges/solo/instances/a@example.org/revoke", {"reason": "Cheated"})
+    assert resp.status == 200
+    assert await resp.json() == {"status": "deleted",
+                                 "instances": [{**second, "revoked": True, "revocationReason": "Cheated"}]}
+    assert sql("SELECT revocation_reason, unique_guard FROM awards WHERE slug = %s", second["slug"]) == [("Cheated", None)]
+    resp = await world.post(P + "/badges/prog/instances/a@example.org/revoke", {"reason": 5})
+    assert resp.status == 400
+    resp = await world.post(P + "/badges/prog/instances/a@example.org/revoke", {})
+    assert resp.status == 404
+
+
+async def test_revoke_at_program_level_takes_every_live_award(world: Any, sql: Any) -> None:
+    one = await award(world, P + "/badges/prog", "a@example.org")
+    two = await award(world, P + "/badges/prog", "a@example.org")
+    await award(world, P + "/badges/prog", "b@example.org")
+    resp = await world.delete(P + "/badges/prog/instances/a@example.org")
+    assert await resp.json() == {"status": "deleted", "instances": [{**one, "revoked": True}, {**two, "revoked": True}]}
+    assert sql("SELECT email FROM awards WHERE revoked IS NULL") == [("b@example.org",)]
+
+
+async def test_awards_belong_to_their_system(world: Any, make_system: Any, master: Any) -> None:
+    _, pgh = await make_system("pgh")
+    resp = await master.patch(I, {"systems": ["chicago", "pgh"]})
+    assert resp.status == 200, await resp.text()
+    mine = await award(world, S + "/badges/solo", "a@example.org")
+    # the unique rule is per system: pgh may award the shared badge to the same email
+    theirs = await award(pgh, "/systems/pgh/badges/solo", "a@example.org")
+    assert theirs["badge"] == "solo" and theirs["slug"] != mine["slug"]
+    assert await listed(pgh, "/systems/pgh/instances?revoked=any") == ["solo:a@example.org"]
+    for api, base, own in [(world, S, mine), (pgh, "/systems/pgh", theirs)]:
+        for path in [base + "/instances", base + "/instances/a@example.org", base + "/badges/solo/instances",
+                     base + "/issuers/hive/instances/a@example.org", base + "/issuers/hive/badges/solo/instances"]:
+            resp = await api.get(path)
+            assert [i["slug"] for i in (await resp.json())["instances"]] == [own["slug"]], path
+        resp = await api.get(base + "/badges/solo/instances/a@example.org")
+        assert (await resp.json())["instance"]["slug"] == own["slug"]
+    resp = await pgh.delete("/systems/pgh/badges/solo/instances/a@example.org")
+    assert [i["slug"] for i in (await resp.json())["instances"]] == [theirs["slug"]]
+    resp = await world.get(S + "/badges/solo/instances/a@example.org")
+    assert (await resp.json())["instance"]["revoked"] is False
+    # and a client key of pgh cannot reach chicago's awards at all
+    resp = await pgh.get(S + "/instances")
+    assert resp.status == 403
+
+
+async def test_system_listing_plans_seek_by_index(world: Any, sql: Any, settings: Any) -> None:
+    """S/instances (with and without filters, with `after`) walks an awards_system* index in id order."""
+    from badgekit.db import awards as store
+    from badgekit.db.awards import Scope
+    from badgekit.db.listing import ListParams
+    (system_id,), = sql("SELECT id FROM systems WHERE slug = 'chicago'")
+    (badge_id,), = sql("SELECT id FROM badges WHERE slug = 'open'")
+    (other,), = sql("SELECT id FROM badges WHERE slug = 'prog'")
+    sql("INSERT INTO awards (slug, system_id, badge_id, email, salt, issued_on)"
+        " SELECT CONCAT('s', seq), %s, IF(seq %% 4 = 0, %s, %s), CONCAT('u', seq %% 500, '@example.org'),"
+        " REPEAT('0', 32), UTC_TIMESTAMP() FROM seq_1_to_4000", system_id, badge_id, other)
+    sql("ANALYZE TABLE awards")
+    (middle,), = sql("SELECT id FROM awards ORDER BY id LIMIT 1 OFFSET 2000")
+    cases = [
+        (Scope(system_id), "awards_system"),
+        (Scope(system_id, revoked="any"), "awards_system"),
+        (Scope(system_id, badge_slug="open"), "awards_system_badge"),
+        (Scope(system_id, badge_id=badge_id), "awards_system_badge"),
+        (Scope(system_id, email="u7@example.org"), "awards_system_email"),
+    ]
+    for scope, index in cases:
+        for options in (ListParams(after=middle), ListParams(after=middle, limit=10), ListParams()):
+            query = store.list_query(scope, options, settings.public_url)
+            rows = sql("EXPLAIN " + query.sql, *query.params)
+            main = [r for r in rows if r[0] == 1 and r[2] == "a"]
+            assert len(main) == 1, rows
+            assert main[0][5] == index, (scope, rows)
+            assert "filesort" not in (main[0][9] or "") and "temporary" not in (main[0][9] or ""), rows
+            if options.after is not None:
+                assert main[0][3] == "range", rows  # seeks past `after`, does not rescan from the start

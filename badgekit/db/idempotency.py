@@ -88,9 +88,11 @@ class Ledger:
     async def finish(self, db: Database, key_id: str, key: str, status: int, headers: dict[str, str],
                      body: bytes | None) -> None:
         async def work(cur: aiomysql.Cursor) -> None:
-            await cur.execute("UPDATE idempotency_keys SET status = %s, headers = %s, body = %s"
+            # As hex: aiomysql 0.3 cannot escape bytes parameters.
+            await cur.execute("UPDATE idempotency_keys SET status = %s, headers = %s, body = UNHEX(%s)"
                               " WHERE key_id = %s AND idempotency_key = %s",
-                              (status, orjson.dumps(headers).decode(), body, key_id, key))
+                              (status, orjson.dumps(headers).decode(), None if body is None else body.hex(),
+                               key_id, key))
         await db.run(work)
 
     async def forget(self, db: Database, key_id: str, key: str) -> None:
