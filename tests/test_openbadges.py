@@ -38,17 +38,21 @@ async def build_graph(make_system: Any) -> Any:
     return api
 
 
-def award(sql: Any, badge: str, email: str = "alice@example.org", *, revoked: str | None = None,
-          reason: str | None = None, expires: str | None = None, evidence: Any = None,
-          narrative: str | None = None, system: str = "chicago") -> tuple[str, str, int]:
-    """An award row, inserted directly (SQL fallback: the award API is another helper's, in progress)."""
-    slug, salt = secrets.token_urlsafe(16), secrets.token_hex(16)
-    sql("INSERT INTO awards (slug, system_id, badge_id, email, salt, issued_on, expires, evidence, narrative,"
-        " revoked, revocation_reason) SELECT %s, s.id, b.id, %s, %s, '2026-01-02 03:04:05', %s, %s, %s, %s, %s"
-        " FROM systems s JOIN badges b ON b.slug = %s WHERE s.slug = %s",
-        slug, email, salt, expires, None if evidence is None else orjson.dumps(evidence).decode(), narrative,
-        revoked, reason, badge, system)
-    award_id = sql("SELECT id FROM awards WHERE slug = %s", slug)[0][0]
+async def award(api: Any, sql: Any, badge: str, email: str = "alice@example.org", *, revoke: bool = False,
+                reason: str | None = None, expires: str | None = None, evidence: Any = None,
+                narrative: str | None = None, system: str = "chicago") -> tuple[str, str, int]:
+    """Award through the API (issued 2026-01-02T03:04:05Z), revoke it if asked; (slug, salt, id) from the row."""
+    body: dict[str, Any] = {"email": email, "issuedOn": "2026-01-02T03:04:05Z"}
+    body.update({k: v for k, v in (("expires", expires), ("evidence", evidence), ("narrative", narrative)) if v})
+    path = f"/systems/{system}/badges/{badge}/instances"
+    resp = await api.post(path, body)
+    assert resp.status == 201, await resp.text()
+    slug = (await resp.json())["instance"]["slug"]
+    if revoke:
+        target = f"{path}/{email.strip().lower()}"
+        resp = await (api.post(f"{target}/revoke", {"reason": reason}) if reason else api.delete(target))
+        assert resp.status == 200, await resp.text()
+    salt, award_id = sql("SELECT salt, id FROM awards WHERE slug = %s", slug)[0]
     return slug, salt, award_id
 
 
@@ -73,8 +77,8 @@ async def get(client: TestClient, path: str, **headers: str) -> tuple[int, str, 
 
 
 async def test_assertion_document(client, make_system, sql) -> None:
-    await build_graph(make_system)
-    slug, salt, _ = award(sql, "rocket", expires="2030-05-06 07:08:09", narrative="Flew 100 m",
+    api = await build_graph(make_system)
+    slug, salt, _ = await award(api, sql, "rocket", expires="2030-05-06T07:08:09Z", narrative="Flew 100 m",
                           evidence=[{"url": "https://alice.example/video", "narrative": "The launch"},
                                     {"url": "https://alice.example/photo"}])
     resp = await client.get(f"/public/assertions/{slug}")
@@ -94,8 +98,8 @@ async def test_assertion_document(client, make_system, sql) -> None:
 
 
 async def test_assertion_of_system_badge_points_at_system_level(client, make_system, sql) -> None:
-    await build_graph(make_system)
-    slug, salt, _ = award(sql, "plain", "bob@example.org")
+    api = await build_graph(make_system)
+    slug, salt, _ = await award(api, sql, "plain", "bob@example.org")
     status, _, body = await get(client, f"/public/assertions/{slug}")
     assert status == 200
     assert body == {
@@ -123,13 +127,13 @@ async def test_unknown_assertion_404_json(client, make_system) -> None:
 
 
 async def test_revoked_assertion_410(client, make_system, sql) -> None:
-    await build_graph(make_system)
-    slug, _, _ = award(sql, "rocket", revoked="2026-02-01 00:00:00", reason="Cheated")
+    api = await build_graph(make_system)
+    slug, _, _ = await award(api, sql, "rocket", revoke=True, reason="Cheated")
     status, ctype, body = await get(client, f"/public/assertions/{slug}")
     assert (status, ctype) == (410, LD)
     assert body == {"@context": CONTEXT, "id": f"{BASE}/public/assertions/{slug}", "type": "Assertion",
                     "revoked": True, "revocationReason": "Cheated"}
-    bare, _, _ = award(sql, "rocket", "carol@example.org", revoked="2026-02-01 00:00:00")
+    bare, _, _ = await award(api, sql, "rocket", "carol@example.org", revoke=True)
     status, _, body = await get(client, f"/public/assertions/{bare}")
     assert status == 410
     assert body == {"@context": CONTEXT, "id": f"{BASE}/public/assertions/{bare}", "type": "Assertion", "revoked": True}
@@ -193,13 +197,14 @@ async def test_profile_without_url_or_email_anywhere(client, make_system) -> Non
 
 
 async def test_revocation_lists(client, make_system, sql) -> None:
-    await build_graph(make_system)
-    live, _, _ = award(sql, "rocket")
-    museum = [award(sql, "rocket", f"m{n}@example.org", revoked="2026-02-01 00:00:00",
-                    reason=None if n == 1 else f"Reason {n}")[0] for n in range(3)]
-    own, _, _ = award(sql, "plain", revoked="2026-02-01 00:00:00", reason="Mistake")
+    api = await build_graph(make_system)
+    moved, _, _ = await award(api, sql, "rocket", "moved@example.org", revoke=True, reason="Moved")
+    museum = [(await award(api, sql, "rocket", f"m{n}@example.org", revoke=True,
+                           reason=None if n == 1 else f"Reason {n}"))[0] for n in range(3)]
+    own, _, _ = await award(api, sql, "plain", revoke=True, reason="Mistake")
     await make_system("boston")
-    sql("UPDATE awards SET system_id = (SELECT id FROM systems WHERE slug = 'boston') WHERE slug = %s", live)
+    # An award made by another system is never in this system's lists.
+    sql("UPDATE awards SET system_id = (SELECT id FROM systems WHERE slug = 'boston') WHERE slug = %s", moved)
     status, ctype, body = await get(client, "/public/systems/chicago/issuers/museum/revocations")
     assert (status, ctype) == (200, LD)
     assert body == {
@@ -216,14 +221,20 @@ async def test_revocation_lists(client, make_system, sql) -> None:
         "issuer": f"{BASE}/public/systems/chicago",
         "revokedAssertions": [{"id": f"{BASE}/public/assertions/{own}", "revocationReason": "Mistake"}]}
     status, _, body = await get(client, "/public/systems/boston/revocations")
+    # boston does not reach the badge (its assertion is a 404): the revocation falls to the system's list.
+    assert status == 200
+    assert body["revokedAssertions"] == [{"id": f"{BASE}/public/assertions/{moved}", "revocationReason": "Moved"}]
+    assert (await client.get(f"/public/assertions/{moved}")).status == 404
+    await make_system("denver")
+    status, _, body = await get(client, "/public/systems/denver/revocations")
     assert status == 200 and body["revokedAssertions"] == []
     resp = await client.get("/public/systems/nope/revocations")
     assert resp.status == 404 and (await resp.json())["code"] == "ResourceNotFound"
 
 
 async def test_revocation_list_streams_in_batches(aiohttp_client, mariadb, database_name, make_system, sql) -> None:
-    await build_graph(make_system)
-    slugs = [award(sql, "rocket", f"r{n}@example.org", revoked="2026-02-01 00:00:00", reason=f"R{n}")[0]
+    api = await build_graph(make_system)
+    slugs = [(await award(api, sql, "rocket", f"r{n}@example.org", revoke=True, reason=f"R{n}"))[0]
              for n in range(11)]
     small = await aiohttp_client(create_app(make_settings(mariadb.url(database_name), stream_batch_rows=3,
                                                           stream_chunk_bytes=64)))
@@ -247,7 +258,7 @@ async def test_badge_issued_through_a_shared_issuer_elsewhere(client, master, ma
     assert (await master.patch("/systems/chicago/badges/rocket", {"name": "Rocket Builder"})).status == 200
     assert sql("SELECT s.slug FROM system_badges sb JOIN systems s ON s.id = sb.system_id"
                " JOIN badges b ON b.id = sb.badge_id WHERE b.slug = 'rocket' ORDER BY s.slug") == [("boston",), ("chicago",)]
-    slug, _, _ = award(sql, "rocket", system="boston", revoked="2026-02-01 00:00:00")
+    slug, _, _ = await award(boston, sql, "rocket", system="boston", revoke=True)
     status, _, body = await get(client, "/public/systems/boston/badges/rocket")
     assert status == 200
     assert body["id"] == f"{BASE}/public/systems/boston/issuers/library/badges/rocket"
@@ -275,8 +286,8 @@ async def test_content_negotiation(client, make_system) -> None:
 
 
 async def test_urls_never_from_host_and_no_auth_needed(client, make_system, sql) -> None:
-    await build_graph(make_system)
-    slug, _, _ = award(sql, "rocket")
+    api = await build_graph(make_system)
+    slug, _, _ = await award(api, sql, "rocket")
     resp = await client.get(f"/public/assertions/{slug}", headers={"Host": "evil.example:666",
                                                                    "X-Forwarded-Host": "evil.example"})
     assert resp.status == 200
@@ -297,9 +308,9 @@ def _walk(node: Any) -> Any:
 
 
 async def test_no_email_key_or_internal_id_leaks(client, make_system, sql) -> None:
-    await build_graph(make_system)
-    slug, _, award_id = award(sql, "rocket", "Secret.Person@example.org".lower())
-    revoked, _, revoked_id = award(sql, "plain", "other.person@example.org", revoked="2026-02-01 00:00:00")
+    api = await build_graph(make_system)
+    slug, _, award_id = await award(api, sql, "rocket", "  Secret.Person@Example.org ")
+    revoked, _, revoked_id = await award(api, sql, "plain", "other.person@example.org", revoke=True)
     ids = {str(v) for table in ("awards", "badges", "systems", "issuers", "programs", "client_keys")
            for (v,) in sql(f"SELECT id FROM {table}")}
     keys = [k for (k,) in sql("SELECT key_id FROM client_keys")]
@@ -322,16 +333,16 @@ async def test_no_email_key_or_internal_id_leaks(client, make_system, sql) -> No
 
 
 async def test_iso_times_parse(client, make_system, sql) -> None:
-    await build_graph(make_system)
-    slug, _, _ = award(sql, "plain", expires="2031-12-31 23:59:59")
+    api = await build_graph(make_system)
+    slug, _, _ = await award(api, sql, "plain", expires="2031-12-31T23:59:59Z")
     _, _, body = await get(client, f"/public/assertions/{slug}")
     assert datetime.fromisoformat(body["issuedOn"]).utcoffset() is not None
     assert datetime.fromisoformat(body["expires"]).isoformat() == "2031-12-31T23:59:59+00:00"
 
 
 async def test_head(client, make_system, sql) -> None:
-    await build_graph(make_system)
-    slug, _, _ = award(sql, "rocket", revoked="2026-02-01 00:00:00")
+    api = await build_graph(make_system)
+    slug, _, _ = await award(api, sql, "rocket", revoke=True)
     for path, status in ((f"/public/assertions/{slug}", 410), ("/public/systems/chicago", 200),
                          ("/public/systems/chicago/issuers/museum/revocations", 200),
                          ("/public/systems/chicago/badges/rocket", 200), ("/public/images/badge.svg", 200)):
