@@ -437,3 +437,12 @@ async def test_every_system_route_needs_a_token(client: TestClient, alpha: Api) 
                          ("GET", "/systems/alpha/keys"), ("DELETE", "/systems/alpha"),
                          ("GET", "/systems/alpha/issuers"), ("GET", "/systems/nope")]:
         await assert_401(await client.request(method, path))
+
+
+async def test_jti_is_spent_by_a_forbidden_request(client: TestClient, alpha: Api, sql: Any) -> None:
+    # The token was good (authenticated), so it is used up even though the key may not do this.
+    first = sign("GET", "/systems/beta", key=alpha.key, secret=alpha.secret, jti="once")
+    await assert_403(await client.get("/systems/beta", headers=jwt_header(first)))
+    assert sql("SELECT key_id, jti FROM used_tokens") == [(alpha.key, "once")]
+    again = sign("GET", "/systems/alpha", key=alpha.key, secret=alpha.secret, jti="once")
+    await assert_401(await client.get("/systems/alpha", headers=jwt_header(again)))

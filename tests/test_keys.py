@@ -34,6 +34,7 @@ async def alpha(master: Api) -> None:
 async def new_key(master: Api, system: str = "alpha", body: Any = None) -> dict[str, Any]:
     resp = await master.post(f"/systems/{system}/keys", body)
     assert resp.status == 201, await resp.text()
+    assert resp.headers["Cache-Control"] == "no-store"
     reply = await resp.json()
     assert set(reply) == {"status", "key"} and reply["status"] == "created"
     return dict(reply["key"])

@@ -27,7 +27,8 @@ async def create_key(request: web.Request) -> web.Response:
         raise errors.ServiceUnavailable("Client keys are off: set BADGEKIT_KEY_SECRET on the server", 3600)
     fields = json_body(request, KeySchema())
     key = await keys.create(request.app[DATABASE], settings, system(request).id, fields["description"])
-    return web.json_response({"status": "created", "key": key}, status=201)
+    # The secret is in this reply only: no cache on the way may keep a copy.
+    return web.json_response({"status": "created", "key": key}, status=201, headers={"Cache-Control": "no-store"})
 
 
 @routes.delete("/systems/{system}/keys/{key}")
