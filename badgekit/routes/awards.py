@@ -52,6 +52,7 @@ async def bulk_award(request: web.Request) -> web.StreamResponse:
         return await stream_bulk(request, spool, apply, batch_size=BULK_BATCH,
                                  max_line=request.app[SETTINGS].max_body_bytes)
     fields = json_body(request, BulkSchema())
+    await awards.check_awardable(db, badge)
     shared = {k: v for k, v in fields.items() if k != "emails"}
     items, invalid = [], bytearray()
     for raw in fields["emails"]:
