@@ -208,7 +208,8 @@ BAD = [
     ("updated_since=yesterday", "updated_since"), ("updated_since=2020-13-01", "updated_since"),
     ("updated_since=", "updated_since"), ("page=1", "count"), ("count=2", "page"), ("page=0&count=2", "page"),
     ("page=1&count=0", "count"), ("page=1&count=10001", "count"), ("colour=red", "colour"),
-    ("format=xml", "format"), ("format=", "format"),
+    ("format=xml", "format"), ("format=", "format"), ("after=%C2%B2", "after"),
+    ("after=18446744073709551616", "after"), ("page=1000000001&count=5", "page"),
 ]
 
 

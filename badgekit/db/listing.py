@@ -11,6 +11,8 @@ from badgekit import errors
 from badgekit.schemas import parse_time
 
 COMMON = {"after", "limit", "page", "count", "updated_since", "format"}
+MAX_ID = 2**64 - 1  # BIGINT UNSIGNED
+MAX_PAGE = 10**9  # keeps OFFSET within what the database takes
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ def _int(request: web.Request, name: str, low: int, high: int | None = None) -> 
     raw = request.query.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is true, and int() refuses it
         raise errors.InvalidParameter(name, f"`{name}` must be a whole number")
     value = int(raw)
     if value < low or (high is not None and value > high):
@@ -58,7 +60,7 @@ def parse(request: web.Request, max_limit: int, *, archived: bool = False,
     fmt = request.query.get("format")
     if fmt not in (None, "json", "ndjson"):
         raise errors.InvalidParameter("format", "`format` is json or ndjson")
-    page, count = _int(request, "page", 1), _int(request, "count", 1, max_limit)
+    page, count = _int(request, "page", 1, MAX_PAGE), _int(request, "count", 1, max_limit)
     if (page is None) != (count is None):
         raise errors.InvalidParameter("page" if page is None else "count", "`page` and `count` go together")
     since = None
@@ -72,15 +74,15 @@ def parse(request: web.Request, max_limit: int, *, archived: bool = False,
     if state not in ("true", "false", "any"):
         raise errors.InvalidParameter("archived", "`archived` is true, false or any")
     return ListParams(
-        after=_int(request, "after", 0), limit=_int(request, "limit", 1, max_limit), page=page, count=count,
+        after=_int(request, "after", 0, MAX_ID), limit=_int(request, "limit", 1, max_limit), page=page, count=count,
         updated_since=since, archived=state,
         extra=tuple((k, v) for k, v in request.query.items() if k in filters),
     )
 
 
 def filters(params: ListParams, id_column: str, updated_column: str) -> tuple[str, list[object]]:
-    """` AND …` conditions for after/updated_since (not part of a page's total but `after`'s)."""
-    sql, args = "", []
+    """` AND …` conditions of the filters, shared by a listing and its page total."""
+    sql, args = "", list[object]()
     if params.updated_since is not None:
         sql += f" AND {updated_column} >= %s"
         args.append(params.updated_since)
@@ -89,11 +91,11 @@ def filters(params: ListParams, id_column: str, updated_column: str) -> tuple[st
 
 def keyset(params: ListParams, id_column: str) -> tuple[str, list[object], str, list[object]]:
     """The `after` condition, then the ORDER BY/LIMIT tail."""
-    where, where_args = "", []
+    where, where_args = "", list[object]()
     if params.after is not None:
         where = f" AND {id_column} > %s"
         where_args.append(params.after)
-    tail, tail_args = f" ORDER BY {id_column}", []
+    tail, tail_args = f" ORDER BY {id_column}", list[object]()
     if params.page is not None and params.count is not None:
         size = params.count if params.limit is None else min(params.count, params.limit)
         tail += " LIMIT %s OFFSET %s"

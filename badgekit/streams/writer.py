@@ -88,7 +88,7 @@ async def first_batch(cur: aiomysql.SSCursor, query: Query, rows: int, timeout: 
     try:
         async with asyncio.timeout(timeout):
             await cur.execute(query.sql, query.params)
-            return list(await cur.fetchmany(rows))
+            return await cur.fetchmany(rows)  # type: ignore[no-any-return]
     except TimeoutError:
         raise ServiceUnavailable("The database did not answer in time; try again.") from None
     except pymysql.err.OperationalError as exc:
@@ -109,9 +109,9 @@ async def run_stream(
     """
     settings = request.app[SETTINGS]
     response.enable_chunked_encoding()
-    await response.prepare(request)
     writer = ChunkWriter(response, settings.stream_chunk_bytes, settings.stream_write_timeout)
     try:
+        await response.prepare(request)
         await body(writer)
         await writer.finish()
         return True
@@ -165,7 +165,7 @@ async def stream_rows(
                 last = rows[-1][0]
                 await out.maybe_flush()
                 async with asyncio.timeout(settings.query_timeout):
-                    rows = list(await cur.fetchmany(settings.stream_batch_rows))
+                    rows = await cur.fetchmany(settings.stream_batch_rows)
             if ndjson:
                 buffer += b'{"end":true,"count":%d,"last":%s}\n' % (count, b"null" if last is None else b"%d" % last)
             else:
