@@ -1,8 +1,10 @@
 """Shared by the export, limits and fault tests: a small system graph, many awards fast, line readers."""
 from __future__ import annotations
 
+import socket
 from typing import Any
 
+import aiohttp
 import orjson
 
 # A badge with everything the export must carry.
@@ -53,3 +55,31 @@ def badge_id(sql: Any, system_slug: str, badge_slug: str) -> int:
 def lines(body: bytes) -> list[dict[str, Any]]:
     assert body.endswith(b"\n"), body[-200:]
     return [orjson.loads(line) for line in body.split(b"\n")[:-1]]
+
+
+def _small_window(addr_info: Any) -> socket.socket:
+    # A receive buffer fixed before connect: the kernel cannot grow it, so a stream this client
+    # stops reading stalls on the server within a few KiB instead of MBs of loopback buffers.
+    family, kind, proto, _, _ = addr_info
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    return sock
+
+
+class Stalled:
+    """Streams opened on their own small-window connection, left unread until the test says."""
+
+    def __init__(self) -> None:
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(socket_factory=_small_window),
+                                             auto_decompress=False)
+
+    async def open(self, client: Any, api: Any, path: str) -> aiohttp.ClientResponse:
+        from conftest import sign
+        token = sign("GET", path, key=api.key, secret=api.secret)
+        resp = await self.session.get(client.make_url(path), headers={
+            "Authorization": f'JWT token="{token}"', "Accept-Encoding": "identity"},
+            read_bufsize=4096)
+        return resp
+
+    async def close(self) -> None:
+        await self.session.close()

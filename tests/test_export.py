@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from badgekit.app import create_app
 from conftest import MASTER_SECRET, PUBLIC_URL, Api, make_settings
-from exporting import add_awards, add_codes, badge_id, build_graph, lines
+from exporting import Stalled, add_awards, add_codes, badge_id, build_graph, lines
 from proxy import Proxy
 
 
@@ -163,9 +163,10 @@ async def test_one_snapshot_while_rows_change(aiohttp_client, settings, mariadb,
     full = badge_id(sql, "chicago", "full")
     add_awards(sql, system_id, full, 12000)
     add_codes(sql, system_id, full, 10)
-    before = await (await api.get("/systems/chicago/export")).read()
+    before = await (await api.get("/systems/chicago/export", headers={"Accept-Encoding": "identity"})).read()
 
-    resp = await api.get("/systems/chicago/export")
+    stalled = Stalled()  # a client that stops reading after the first line, on a small TCP window
+    resp = await stalled.open(client, api, "/systems/chicago/export")
     assert resp.status == 200
     head = await resp.content.readline()
     assert orjson.loads(head)["type"] == "system"
@@ -181,6 +182,7 @@ async def test_one_snapshot_while_rows_change(aiohttp_client, settings, mariadb,
     assert sql("SELECT COUNT(*) FROM information_schema.innodb_trx t JOIN information_schema.processlist p"
                " ON p.id = t.trx_mysql_thread_id WHERE p.db = DATABASE() AND t.trx_is_read_only = 1")[0][0] == 1
     after = head + await resp.read()
+    await stalled.close()
     assert after == before
     now = lines(await (await api.get("/systems/chicago/export")).read())
     assert now[-1]["counts"] == {"issuer": 2, "program": 1, "badge": 2, "award": 12009, "claimCode": 9}
