@@ -169,6 +169,8 @@ async def authorize(request: web.Request, caller: Caller, own: SystemRef | None)
         raise errors.Forbidden("This route needs the master key")
     slug = request.match_info.get("system")
     if slug is None:
+        if own is not None:  # fail closed: a route outside every system is the master's
+            raise errors.Forbidden("This route needs the master key")
         return
     if own is not None:
         if slug != own.slug:

@@ -13,6 +13,7 @@ from typing import Any
 import jwt
 import orjson
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from badgekit.app import create_app
@@ -455,3 +456,26 @@ async def test_jti_is_spent_by_a_forbidden_request(client: TestClient, alpha: Ap
     assert sql("SELECT key_id, jti FROM used_tokens") == [(alpha.key, "once")]
     again = sign("GET", "/systems/alpha", key=alpha.key, secret=alpha.secret, jti="once")
     await assert_401(await client.get("/systems/alpha", headers=jwt_header(again)))
+
+
+def test_every_route_is_public_master_only_or_scoped(settings: Any) -> None:
+    """A new route cannot slip past the scope check: it is public, the master's, or under one system."""
+    app = create_app(settings)
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource else ""
+        public = path in ("/", "/healthcheck") or path.startswith("/public/")
+        assert public or "{system}" in path or getattr(route.handler, "master_only", False), (route.method, path)
+
+
+async def test_a_route_outside_every_system_is_the_masters(aiohttp_client: Any, settings: Any,
+                                                           make_system: Any) -> None:
+    _, api = await make_system("alpha")
+
+    async def elsewhere(request: Any) -> Any:
+        return web.json_response({"ok": True})
+    app = create_app(settings)
+    app.router.add_get("/elsewhere", elsewhere)  # neither public, nor master_only, nor under {system}
+    other = await aiohttp_client(app)
+    await assert_403(await Api(other, api.key, api.secret).get("/elsewhere"))
+    resp = await Api(other).get("/elsewhere")
+    assert resp.status == 200 and await resp.json() == {"ok": True}
