@@ -219,7 +219,7 @@ class BadgeSchema(ReadOnlyIgnored):
     timeValue = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_UINT))
     timeUnits = fields.String(load_default=None, allow_none=True,
                               validate=validate.OneOf(["minutes", "hours", "days", "weeks"]))
-    limit = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_UINT))
+    limit = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_UINT))
     unique = Flag(load_default=False)
     archived = Flag(load_default=False)
     criteria = fields.List(fields.Nested(CriterionSchema), load_default=list, validate=validate.Length(max=100))
