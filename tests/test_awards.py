@@ -300,3 +300,29 @@ async def test_system_listing_plans_seek_by_index(world: Any, sql: Any, settings
             assert "filesort" not in (main[0][9] or "") and "temporary" not in (main[0][9] or ""), rows
             if options.after is not None:
                 assert main[0][3] == "range", rows  # seeks past `after`, does not rescan from the start
+
+
+@pytest.mark.parametrize("level", [S, I, P])
+async def test_every_route_at_every_level(world: Any, sql: Any, level: str) -> None:
+    """Each award and claim-code route answers at the system, issuer and program levels."""
+    b = level + "/badges/prog"
+    one = await award(world, b, "a@example.org")
+    resp = await world.post(b + "/instances/bulk", {"emails": ["b@example.org"]})
+    assert resp.status == 201
+    resp = await world.post(b + "/instances/bulk", body=b'{"email":"c@example.org"}\n',
+                            headers={"Content-Type": "application/x-ndjson"})
+    assert resp.status == 200 and b'"end":true' in await resp.read()
+    assert await listed(world, b + "/instances") == ["prog:a@example.org", "prog:b@example.org", "prog:c@example.org"]
+    assert await listed(world, level + "/instances/c@example.org") == ["prog:c@example.org"]
+    assert await (await world.get(b + "/instances/a@example.org")).json() == {"instance": one}
+    resp = await world.post(b + "/instances/a@example.org/revoke", {"reason": "r"})
+    assert (await resp.json())["instances"][0]["revocationReason"] == "r"
+    assert (await world.delete(b + "/instances/b@example.org")).status == 200
+    assert (await world.post(b + "/codes", {"code": "c1"})).status == 201
+    assert (await world.post(b + "/codes/random", {"multiuse": True})).status == 201
+    assert len((await (await world.get(b + "/codes")).json())["claimCodes"]) == 2
+    assert (await world.get(b + "/codes/c1")).status == 200
+    assert (await world.post(b + "/codes/c1/claim", {"email": "d@example.org"})).status == 201
+    assert (await world.delete(b + "/codes/c1")).status == 200
+    assert sql("SELECT email, revoked IS NOT NULL FROM awards ORDER BY id") == [
+        ("a@example.org", 1), ("b@example.org", 1), ("c@example.org", 0), ("d@example.org", 0)]
