@@ -22,6 +22,11 @@ class Proxy:
         self.connections = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._frozen: set[int] = set()
+
+    def freeze(self) -> None:
+        """Existing connections go silent both ways, without a FIN; new ones work."""
+        self._frozen |= set(range(1, self.connections + 1))
 
     async def start(self) -> Proxy:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -43,24 +48,27 @@ class Proxy:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        number = self.connections
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.transport.abort()
             return
         self._writers |= {writer, up_writer}
-        down = asyncio.create_task(self._pump(up_reader, writer, up_writer, count=True))
-        up = asyncio.create_task(self._pump(reader, up_writer, writer, count=False))
+        down = asyncio.create_task(self._pump(up_reader, writer, up_writer, number, count=True))
+        up = asyncio.create_task(self._pump(reader, up_writer, writer, number, count=False))
         self._tasks |= {down, up}
         down.add_done_callback(self._tasks.discard)
         up.add_done_callback(self._tasks.discard)
 
     async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter,
-                    other: asyncio.StreamWriter, *, count: bool) -> None:
+                    other: asyncio.StreamWriter, number: int, *, count: bool) -> None:
         sent = 0
         try:
             while True:
                 data = await source.read(self.chunk)
+                if number in self._frozen:
+                    await asyncio.Event().wait()  # swallow everything from now on, close nothing
                 if not data:
                     break
                 if count and self.cut_after is not None and sent + len(data) > self.cut_after:

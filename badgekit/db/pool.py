@@ -25,6 +25,10 @@ T = TypeVar("T")
 # Client-side codes for a connection that is gone, and the server's "query interrupted" family.
 CONNECTION_LOST = {2003, 2006, 2013, 2014, 2055, 1053, 1927, 4031}
 IDLE_RECYCLE_SECONDS = 300.0
+# A connection idle longer than this is pinged before reuse: a peer that vanished without a FIN
+# (a restart behind a proxy, a dropped NAT entry) would otherwise hang the request's first query.
+IDLE_PING_SECONDS = 5.0
+PING_TIMEOUT = 1.0
 
 
 class Database:
@@ -75,9 +79,13 @@ class Database:
                     or now - since > IDLE_RECYCLE_SECONDS:
                 conn.close()
                 continue
+            if now - since > IDLE_PING_SECONDS and not await _answers(conn, deadline):
+                conn.close()
+                continue
             return conn
         try:
-            return await asyncio.wait_for(aiomysql.connect(**self._connect_args), max(deadline - now, 0.05))
+            return await asyncio.wait_for(aiomysql.connect(**self._connect_args),
+                                          max(deadline - time.monotonic(), 0.05))
         except (TimeoutError, OSError, pymysql.err.OperationalError, pymysql.err.InternalError) as exc:
             log.warning("database connect failed: %s", exc)
             raise ServiceUnavailable() from None
@@ -143,6 +151,15 @@ class Database:
             return await self.run(one)
         except (ServiceUnavailable, pymysql.err.MySQLError):
             return False
+
+
+async def _answers(conn: aiomysql.Connection, deadline: float) -> bool:
+    try:
+        async with asyncio.timeout(max(min(deadline - time.monotonic(), PING_TIMEOUT), 0.05)):
+            await conn.ping(reconnect=False)
+        return True
+    except (TimeoutError, OSError, pymysql.err.MySQLError):
+        return False
 
 
 async def _rollback(conn: aiomysql.Connection) -> None:
