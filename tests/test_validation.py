@@ -67,7 +67,7 @@ async def test_bad_fields(api, sql, method, path, body, field, message) -> None:
     ({"name": "x", "timeValue": "5"}, "timeValue", "Not a valid integer."),
     ({"name": "x", "limit": True}, "limit", "Not a valid integer."),
     ({"name": "x", "limit": 1.5}, "limit", "Not a valid integer."),
-    ({"name": "x", "limit": 2**40}, "limit", "Must be greater than or equal to 1 and less than or equal to 4294967295."),
+    ({"name": "x", "limit": 2**40}, "limit", "Must be greater than or equal to 0 and less than or equal to 4294967295."),
     ({"name": "x", "timeUnits": "years"}, "timeUnits", "Must be one of: minutes, hours, days, weeks."),
     ({"name": "x", "unique": "yes"}, "unique", 'Expected true, false, "0", "1", "true" or "false".'),
     ({"name": "x", "archived": 2}, "archived", 'Expected true, false, "0", "1", "true" or "false".'),
