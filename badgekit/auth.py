@@ -115,11 +115,12 @@ def _check_body(claim: Any, body: bytes | SpooledBody) -> None:
         raise errors.NotAuthorized("Claim `body` must be {alg, hash}")
     if claim["alg"].lower() != "sha256":
         raise errors.NotAuthorized("Claim `body.alg` must be sha256")
-    if claim["hash"].lower() != hashlib.sha256(body).hexdigest():
+    digest = hashlib.sha256(body).hexdigest() if isinstance(body, bytes) else body.hexdigest
+    if claim["hash"].lower() != digest:
         raise errors.NotAuthorized("Claim `body.hash` does not match the request body")
 
 
-async def authenticate(request: web.Request, body: bytes,
+async def authenticate(request: web.Request, body: bytes | SpooledBody,
                        used: key_store.UsedTokens) -> tuple[Caller, SystemRef | None]:
     """The caller behind a valid token (and a client key's system), or NotAuthorized."""
     token = _token(request)
@@ -149,6 +150,8 @@ async def authenticate(request: web.Request, body: bytes,
     if secret is None:
         raise errors.NotAuthorized(BAD_SIGNATURE)
     now = time.time()
+    if isinstance(body, SpooledBody):
+        await body.load()  # only now that the signature holds is a (large) bulk body spooled to disk
     check_claims(claims, request, body, now)
     if "jti" in claims:
         jti = _text(claims["jti"])
@@ -183,7 +186,7 @@ async def authorize(request: web.Request, caller: Caller, own: SystemRef | None)
     request[SYSTEM] = found
 
 
-def middleware(read_body: Callable[[web.Request], Awaitable[bytes]]) -> Any:
+def middleware(read_body: Callable[[web.Request], Awaitable[bytes | SpooledBody]]) -> Any:
     """The auth middleware of one app; it holds that app's jti ledger (nothing module-global)."""
     used = key_store.UsedTokens()
 
@@ -192,10 +195,17 @@ def middleware(read_body: Callable[[web.Request], Awaitable[bytes]]) -> Any:
         if is_public(request) or request.match_info.http_exception is not None:
             return await handler(request)
         body = await read_body(request)
-        request[BODY] = body
-        caller, own = await authenticate(request, body, used)
-        request[CALLER] = caller
-        await authorize(request, caller, own)
-        return await handler(request)
+        if isinstance(body, SpooledBody):
+            request[BODY], request[SPOOL] = b"", body
+        else:
+            request[BODY] = body
+        try:
+            caller, own = await authenticate(request, body, used)
+            request[CALLER] = caller
+            await authorize(request, caller, own)
+            return await handler(request)
+        finally:
+            if isinstance(body, SpooledBody):
+                body.close()
 
     return auth

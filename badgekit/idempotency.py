@@ -14,6 +14,7 @@ is identified by sha256(method, path with query, body). What is kept:
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from aiohttp import web
 
@@ -50,7 +51,7 @@ def _key(request: web.Request) -> str:
     return key
 
 
-def middleware_factory() -> web.middleware:  # type: ignore[valid-type]
+def middleware_factory() -> Any:
     ledger = Ledger()
 
     @web.middleware

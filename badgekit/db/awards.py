@@ -251,7 +251,7 @@ def _source(scope: Scope, params: listing.ListParams) -> tuple[str, list[object]
         index = "awards_system_badge"
     else:
         index = "awards_system"
-    where, args = "a.system_id = %s", [scope.system_id]
+    where, args = "a.system_id = %s", list[object]([scope.system_id])
     if scope.email is not None:
         where += " AND a.email = %s"
         args.append(scope.email)

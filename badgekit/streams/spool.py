@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import IO
 
 from aiohttp import web
@@ -16,6 +16,7 @@ from aiohttp import web
 from badgekit import errors
 
 NDJSON = "application/x-ndjson"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 READ_BYTES = 256 * 1024
 
 
@@ -24,7 +25,7 @@ def wants_spool(request: web.Request) -> bool:
     return bool(getattr(request.match_info.handler, "spooled_body", False)) and request.content_type == NDJSON
 
 
-def spooled(handler: web.Handler) -> web.Handler:
+def spooled(handler: Handler) -> Handler:
     """Mark a route whose NDJSON body is spooled to disk instead of read into memory."""
     setattr(handler, "spooled_body", True)
     return handler
