@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import os
 import sys
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import orjson
 from aiohttp.test_utils import TestClient
 
+from badgekit import export_client
 from badgekit.app import create_app
 from conftest import MASTER_SECRET, PUBLIC_URL, Api, make_settings
 from exporting import Stalled, add_awards, add_codes, badge_id, build_graph, lines
@@ -255,3 +257,22 @@ async def test_cli_broken_stream_exits_non_zero_and_resumes(make_system, master,
         assert resumed[-1]["type"] == "end"
     finally:
         await proxy.close()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_cli_progress_line_only_on_a_terminal(make_system, master, sql, client) -> None:
+    system, _ = await build_graph(make_system, master)
+    add_awards(sql, system["id"], badge_id(sql, "chicago", "full"), 20)
+    target = export_client.Target(url=str(client.make_url("/")), system="chicago", key="master", secret=MASTER_SECRET)
+    out, err = io.BytesIO(), Terminal()
+    assert await export_client.export(target, out, err) == 0
+    assert len(lines(out.getvalue())) == 1 + 2 + 1 + 2 + 20 + 1
+    assert err.getvalue().startswith("\r27 rows  ") and " MB  " in err.getvalue() and "rows/s" in err.getvalue()
+    assert err.getvalue().endswith("MB/s\n")
+    plain_err = io.StringIO()
+    assert await export_client.export(target, io.BytesIO(), plain_err) == 0
+    assert plain_err.getvalue() == ""

@@ -5,7 +5,9 @@ import asyncio
 import time
 from typing import Any
 
+import aiohttp
 import orjson
+import pytest
 from aiohttp.test_utils import TestClient
 
 from badgekit.app import create_app
@@ -131,3 +133,32 @@ async def test_oversized_header_and_body(client, master) -> None:
     assert resp.status == 413
     assert (await resp.json())["code"] == "PayloadTooLarge"
     assert (await client.get("/healthcheck")).status == 200
+
+
+async def test_stalled_export_is_cut_off_after_the_write_timeout(aiohttp_client, settings, mariadb,
+                                                                 database_name, sql) -> None:
+    client = await app_client(aiohttp_client, mariadb, database_name, stream_write_timeout=0.5)
+    _, api = await make_system_on(Api(client), "chicago")
+
+    async def own(slug: str) -> tuple[dict[str, Any], Api]:
+        return {}, api
+    await build_graph(own, None)
+    add_awards(sql, sql("SELECT id FROM systems WHERE slug = 'chicago'")[0][0],
+               badge_id(sql, "chicago", "full"), HELD_ROWS)
+    stalled = Stalled()
+    try:
+        resp = await held_export(stalled, api, "chicago")
+        db = client.server.app[DATABASE]
+        assert db.in_use == 1
+        deadline = time.monotonic() + 5  # 0.5 s of write timeout, far below MariaDB's net_write_timeout
+        while db.in_use and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert db.in_use == 0
+        assert client.server.app[STREAM_LIMITS].open == {}
+        data = bytearray()
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async for chunk in resp.content.iter_any():
+                data += chunk
+        assert b'"type":"end"' not in data
+    finally:
+        await stalled.close()
