@@ -261,20 +261,24 @@ def _source(scope: Scope, params: listing.ListParams) -> tuple[str, list[object]
     if scope.badge_slug is not None:
         where += " AND a.badge_id = (SELECT xsb.badge_id FROM system_badges xsb WHERE xsb.system_id = %s AND xsb.slug = %s)"
         args += [scope.system_id, scope.badge_slug]
+    # Awards reachable from an issuer or program: STRAIGHT_JOIN keeps awards the driving table
+    # (an EXISTS becomes a semi-join that MariaDB starts from the link table, losing id order).
+    # The link tables' primary keys are (owner, badge), so the join never repeats an award.
+    join, join_args = "", list[object]()
     node = scope.node
     if node is not None and node.program_id is not None:
-        where += " AND EXISTS (SELECT 1 FROM badge_programs xbp WHERE xbp.badge_id = a.badge_id AND xbp.program_id = %s)"
-        args.append(node.program_id)
+        join = " STRAIGHT_JOIN badge_programs xl ON xl.badge_id = a.badge_id AND xl.program_id = %s"
+        join_args.append(node.program_id)
     elif node is not None and node.issuer_id is not None:
-        where += " AND EXISTS (SELECT 1 FROM issuer_badges xib WHERE xib.badge_id = a.badge_id AND xib.issuer_id = %s)"
-        args.append(node.issuer_id)
+        join = " STRAIGHT_JOIN issuer_badges xl ON xl.badge_id = a.badge_id AND xl.issuer_id = %s"
+        join_args.append(node.issuer_id)
     if scope.since is not None:
         where += " AND a.issued_on >= %s"
         args.append(scope.since)
     if scope.revoked != "any":
         where += " AND a.revoked IS NULL" if scope.revoked == "false" else " AND a.revoked IS NOT NULL"
     extra, extra_args = listing.filters(params, "a.id", "a.updated")
-    return f"FROM awards a FORCE INDEX ({index}) WHERE {where}{extra}", args + extra_args
+    return f"FROM awards a FORCE INDEX ({index}){join} WHERE {where}{extra}", join_args + args + extra_args
 
 
 def list_query(scope: Scope, params: listing.ListParams, public_url: str) -> Query:
