@@ -90,10 +90,10 @@ class References(fields.Field[list[str]]):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         items = value if isinstance(value, list) else [value]
         ref = Reference()
-        result = []
+        result: list[str] = []
         for item in items:
-            slug = ref.deserialize(item)
-            if slug not in result:
+            slug = ref.deserialize(item)  # None is refused there (allow_none is off)
+            if slug is not None and slug not in result:
                 result.append(slug)
         return result
 
