@@ -67,6 +67,9 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
     def memory(self) -> dict[str, int]:
         """VmHWM (peak) and VmRSS (now) of the server process, in kB."""
         found = {}
@@ -104,6 +107,12 @@ def running_server(url: str, **settings: str) -> Iterator[Server]:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def authorization(method: str, path: str, body: bytes, key: str, secret: str) -> str:

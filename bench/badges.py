@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 
 import aiohttp
 import orjson
 
-from _common import Client, add_badges, make_system, run, running_server, start_database
+from _common import Client, add_badges, cpu_seconds, make_system, run, running_server, start_database
 
 
 async def create_badges(client: Client, slug: str, total: int, concurrency: int) -> float:
@@ -62,7 +63,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--large", type=int, default=100_000, help="the large listing's N")
     args = parser.parse_args()
-    _, url = start_database()
+    database, url = start_database()
     print(f"database ready: {url}")
 
     # (i) Creating badges one request at a time.
@@ -70,9 +71,13 @@ async def main() -> None:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency)) as session:
             master = Client(session, server.base)
             _, made = await make_system(master, "made")
+            cpu = (server.cpu(), cpu_seconds(database.pid() or 0), time.process_time())
             seconds = await create_badges(made, "made", args.create, args.concurrency)
+            used = (server.cpu() - cpu[0], cpu_seconds(database.pid() or 0) - cpu[1], time.process_time() - cpu[2])
     print(f"\ncreate: {args.create} badges, {args.concurrency} clients: {seconds:.1f} s, "
           f"{args.create / seconds:.0f} req/s (goal: well under 60 s)")
+    print(f"  CPU seconds used meanwhile: server {used[0]:.1f}, MariaDB {used[1]:.1f}, benchmark client {used[2]:.1f}"
+          f" (on {os.cpu_count()} cores)")
 
     # (ii) Listings: a fresh server process, N = 100 first, then the large N, peaks read after each.
     with running_server(url) as server:

@@ -24,16 +24,17 @@ TABLES = ("systems", "issuers", "programs", "badges", "issuer_systems", "program
 @pytest.fixture
 def graph(settings: Any) -> Any:
     """Systems A and B share the id ranges: 2,000 of 3,000 issuers are A's, 2,000 programs are A's
-    issuer I's, 4,000 badges A's own (500 archived), 3,000 B's, 1,000 in I's program P, 500 I's own."""
+    issuer I's (the rest another issuer's of A), 4,000 badges A's own (500 archived), 3,000 B's, 1,000 in I's program P, 500 I's own."""
     conn = connect(settings)
     cur = conn.cursor()
     a, _ = add_nodes(conn, "systems", 3000, "s")
     i, _ = add_nodes(conn, "issuers", 3000, "i")
     p, _ = add_nodes(conn, "programs", 3000, "p")
+    # Ids do not restart after a test empties the tables: place rows relative to the first id.
     cur.execute("INSERT INTO issuer_systems (system_id, issuer_id, slug)"
-                " SELECT IF(id %% 3 = 0, %s, %s), id, slug FROM issuers", (a + 1, a))
+                " SELECT IF((id - %s) %% 3 = 2, %s, %s), id, slug FROM issuers", (i, a + 1, a))
     cur.execute("INSERT INTO program_issuers (issuer_id, program_id)"
-                " SELECT IF(id %% 3 = 0, %s, %s), id FROM programs", (i + 3, i))
+                " SELECT IF((id - %s) %% 3 = 2, %s, %s), id FROM programs", (p, i + 3, i))
     cur.execute("INSERT INTO system_programs (system_id, program_id, slug) SELECT DISTINCT xis.system_id, p.id, p.slug"
                 " FROM programs p JOIN program_issuers xpi ON xpi.program_id = p.id"
                 " JOIN issuer_systems xis ON xis.issuer_id = xpi.issuer_id")
