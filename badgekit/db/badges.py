@@ -96,9 +96,10 @@ async def total(db: Database, node: Node, params: listing.ListParams) -> int:
     return await db.run(work)
 
 
-async def _link_programs(cur: aiomysql.Cursor, system: SystemRef, badge_id: int, program_ids: list[int]) -> None:
+async def _link_programs(cur: aiomysql.Cursor, system: SystemRef, badge_id: int, program_ids: list[int], *,
+                         new: bool = False) -> None:
     """Make the badge's programs within this system exactly `program_ids`; links elsewhere stay."""
-    current = set(await graph.ids(
+    current: set[int] = set() if new else set(await graph.ids(
         cur, "SELECT bp.program_id FROM badge_programs bp JOIN system_programs sp ON sp.program_id = bp.program_id"
              " AND sp.system_id = %s WHERE bp.badge_id = %s", (system.id, badge_id)))
     gone = [p for p in current if p not in program_ids]
@@ -150,7 +151,7 @@ async def create(db: Database, node: Node, fields: dict[str, Any]) -> tuple[int,
         sql, args = insert("badges", _stored(fields), COLUMNS, owner)
         await cur.execute(sql, tuple(args))
         badge_id = cur.lastrowid
-        await _link_programs(cur, system, badge_id, program_ids)
+        await _link_programs(cur, system, badge_id, program_ids, new=True)
         await _refresh(cur, system, badge_id, fields.get("slug"), new=True)
         document = await one_document(cur, DOCUMENT, (*badge_params(system.id, system.slug), badge_id))
         assert document is not None
