@@ -59,7 +59,10 @@ class Evidence(fields.Field[list[dict[str, Any]]]):
 class AwardFields(ReadOnlyIgnored):
     """What one award carries besides its email (shared by single, bulk and NDJSON awards)."""
 
-    READ_ONLY = ("id", "badge", "assertionUrl", "revoked", "revocationReason")
+    # The original client posts its whole context ({system, issuer, program, badge}) with the award,
+    # and `comment` went to the original's webhooks only: all are accepted and ignored.
+    READ_ONLY = ("id", "badge", "assertionUrl", "revoked", "revocationReason", "system", "issuer", "program",
+                 "comment")
 
     issuedOn = Timestamp(load_default=None, allow_none=True)
     expires = Timestamp(load_default=None, allow_none=True)

@@ -80,7 +80,7 @@ async def lock_badge(cur: aiomysql.Cursor, badge_id: int) -> Rules:
     row = await cur.fetchone()
     if row is None:
         raise errors.ResourceNotFound("Could not find that badge")
-    return Rules(bool(row[0]), bool(row[1]), None if row[2] is None else int(row[2]))
+    return Rules(bool(row[0]), bool(row[1]), int(row[2]) or None if row[2] is not None else None)  # 0: no limit
 
 
 async def live_count(cur: aiomysql.Cursor, system_id: int, badge_id: int) -> int:

@@ -107,3 +107,22 @@ async def total(db: Database, system_id: int, badge_id: int, params: listing.Lis
         await cur.execute(f"SELECT COUNT(*) {source}", tuple(args))
         return int((await cur.fetchone())[0])
     return await db.run(work)
+
+
+async def badge_of(db: Database, system_id: int, scope: str, scope_id: int, code: str) -> tuple[int, bool] | None:
+    """The badge (reachable through `scope`) that has this code in the system, and whether it is claimed.
+
+    Codes are unique per badge only, as in the original: the oldest match wins.
+    """
+    tables = {"system": ("system_badges", "system_id"), "issuer": ("issuer_badges", "issuer_id"),
+              "program": ("badge_programs", "program_id")}
+    table, column = tables[scope]
+
+    async def work(cur: aiomysql.Cursor) -> tuple[int, bool] | None:
+        await cur.execute(
+            f"SELECT c.badge_id, c.claimed IS NOT NULL FROM claim_codes c JOIN {table} x"
+            f" ON x.badge_id = c.badge_id AND x.{column} = %s WHERE c.system_id = %s AND c.code = %s"
+            " ORDER BY c.id LIMIT 1", (scope_id, system_id, code))
+        row = await cur.fetchone()
+        return None if row is None else (int(row[0]), bool(row[1]))
+    return await db.run(work)

@@ -87,7 +87,22 @@ async def claim_code(request: web.Request) -> web.Response:
     return response
 
 
+async def badge_from_code(request: web.Request) -> web.Response:
+    """`GET X/codes/{code}`: the badge a code belongs to, with `claimed` (the original's getBadgeFromCode)."""
+    where = await node(request)
+    scope, scope_id = (("program", where.program_id) if where.program_id is not None else
+                       ("issuer", where.issuer_id) if where.issuer_id is not None else ("system", where.system.id))
+    found = await codes.badge_of(request.app[DATABASE], where.system.id, scope, scope_id, request.match_info["code"])
+    if found is None:
+        raise errors.ResourceNotFound(f"Could not find claim code `{request.match_info['code']}`")
+    document = await badges.get(request.app[DATABASE], where.system, found[0])
+    assert document is not None
+    claimed = b',"claimed":true}' if found[1] else b',"claimed":false}'
+    return _reply([("badge", document[:-1] + claimed)])
+
+
 for level in LEVELS:
+    routes.get(level + "/codes/{code}")(badge_from_code)
     path = level + "/badges/{badge}/codes"
     routes.get(path)(list_codes)
     routes.post(path)(create_code)
