@@ -228,3 +228,23 @@ async def test_create_same_name_at_once_all_succeed(api, sql) -> None:
     statuses = await asyncio.wait_for(asyncio.gather(*(one() for _ in range(10))), 60)
     assert statuses == [201] * 10
     assert sql("SELECT COUNT(DISTINCT slug) FROM badges") == [(10,)]
+
+
+async def test_empty_programs_list_removes_links(api, sql) -> None:
+    await api.post("/systems/chi/issuers/i/badges", {"slug": "b", "name": "B", "programs": ["p"]})
+    assert sql("SELECT COUNT(*) FROM badge_programs") == [(1,)]
+    resp = await api.put("/systems/chi/issuers/i/badges/b", {"name": "B", "programs": []})
+    assert resp.status == 200
+    got = (await resp.json())["badge"]
+    assert got == badge_doc(got, slug="b", name="B", issuer="i")
+    assert sql("SELECT COUNT(*) FROM badge_programs") == [(0,)]
+    assert (await api.get("/systems/chi/issuers/i/programs/p/badges/b")).status == 404
+
+
+@pytest.mark.parametrize("archived", [True, False])
+async def test_archived_badges_listed_on_request(api, archived) -> None:
+    await api.post("/systems/chi/badges", {"slug": "a", "name": "A", "archived": archived})
+    plain = [b["slug"] for b in (await (await api.get("/systems/chi/badges")).json())["badges"]]
+    every = [b["slug"] for b in (await (await api.get("/systems/chi/badges?archived=any")).json())["badges"]]
+    assert plain == ([] if archived else ["a"]) and every == ["a"]
+    assert (await api.get("/systems/chi/badges/a")).status == 200
