@@ -13,11 +13,16 @@ ISSUERS = "/systems/{system}/issuers"
 ISSUER = ISSUERS + "/{issuer}"
 
 
+def _visible(request: web.Request) -> int | None:
+    """Whose view of an issuer's `systems`: the client key's own system, or all (None) for the master."""
+    return None if is_master(request) else system(request).id
+
+
 @routes.get(ISSUERS)
 async def list_issuers(request: web.Request) -> web.StreamResponse:
     options, here = params(request), system(request)
     total = await issuers.total(request.app[DATABASE], here.id, options) if options.page else None
-    query = issuers.list_query(here.id, options, None if is_master(request) else here.id)
+    query = issuers.list_query(here.id, options, _visible(request))
     return await stream(request, "issuers", query, options, total, here.id)
 
 
@@ -34,7 +39,7 @@ async def create_issuer(request: web.Request) -> web.Response:
 async def get_issuer(request: web.Request) -> web.Response:
     where = await node(request)
     assert where.issuer_id is not None
-    document = await issuers.get(request.app[DATABASE], where.issuer_id, None if is_master(request) else where.system.id)
+    document = await issuers.get(request.app[DATABASE], where.issuer_id, _visible(request))
     assert document is not None
     return reply("issuer", document)
 
