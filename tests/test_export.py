@@ -229,8 +229,9 @@ async def test_cli_export_to_file_and_stdout(make_system, master, sql, client, t
     code, out, err = await run_cli("chicago", "--url", url,
                                    env={"BADGEKIT_KEY": api.key, "BADGEKIT_SECRET": api.secret})
     assert (code, out, err) == (0, mine, "")
-    # A key of another system is refused: the server's error on stderr, nothing on stdout.
-    code, out, err = await run_cli("other", "--url", url, "--key", api.key, "--secret", api.secret)
+    # A key of another system is refused: the server's error on stderr, nothing on stdout (`--key=…`:
+    # a random key id may begin with "-").
+    code, out, err = await run_cli("other", "--url", url, f"--key={api.key}", f"--secret={api.secret}")
     assert code == 1 and out == b"" and "HTTP 403" in err and "Forbidden" in err
 
 
