@@ -71,7 +71,10 @@ def abort(request: web.Request) -> None:
 
 @asynccontextmanager
 async def streaming_connection(request: web.Request, system_id: int) -> AsyncIterator[aiomysql.Connection]:
-    """A stream slot and a database connection; the connection is closed unless the body ended."""
+    """A stream slot and a database connection, closed (not pooled) if anything raised.
+
+    A body aborted after prepare() does not raise: its caller closes the connection itself.
+    """
     with request.app[STREAM_LIMITS].slot(system_id):
         db = request.app[DATABASE]
         conn = await db.acquire()
