@@ -325,3 +325,58 @@ async def test_refresh_functions_match_a_full_recompute(master, two, sql, settin
     finally:
         await db.close()
     assert snapshot(sql) == derived
+
+
+async def test_refresh_sees_links_committed_after_its_snapshot(master, two, sql, settings) -> None:
+    """Linking an issuer into b must reach a program linked to it by a write that committed meanwhile."""
+    from badgekit.db.pool import Database
+    a, _ = two
+    await a.post("/systems/a/issuers", {"slug": "i", "name": "I"})
+    await a.post("/systems/a/issuers", {"slug": "j", "name": "J"})
+    await a.post("/systems/a/issuers/j/programs", {"slug": "p", "name": "P"})
+    await a.post("/systems/a/issuers/j/programs/p/badges", {"slug": "x", "name": "X", "issuer": None})
+    issuer, system_b = sql("SELECT i.id, s.id FROM issuers i, systems s WHERE i.slug = 'i' AND s.slug = 'b'")[0]
+    db = Database(settings)
+    conn = await db.acquire()
+    try:
+        cur = await conn.cursor()
+        await conn.begin()
+        await cur.execute("SELECT COUNT(*) FROM program_issuers")  # this transaction's snapshot starts here
+        await cur.fetchall()
+        resp = await a.patch("/systems/a/issuers/j/programs/p", {"issuers": ["j", "i"]})
+        assert resp.status == 200
+        await cur.execute("INSERT INTO issuer_systems (system_id, issuer_id, slug) VALUES (%s, %s, 'i')",
+                          (system_b, issuer))
+        await graph.refresh_programs(cur, await graph.programs_of_issuer(cur, issuer))
+        await graph.refresh_badges(cur, await graph.badges_of_issuer(cur, issuer))
+        await conn.commit()
+        await cur.close()
+    finally:
+        db.release(conn, reusable=False)
+        await db.close()
+    assert sql("SELECT s.slug, p.slug FROM system_programs x JOIN systems s ON s.id = x.system_id"
+               " JOIN programs p ON p.id = x.program_id ORDER BY s.slug") == [("a", "p"), ("b", "p")]
+    assert sql("SELECT s.slug, b.slug FROM system_badges x JOIN systems s ON s.id = x.system_id"
+               " JOIN badges b ON b.id = x.badge_id ORDER BY s.slug") == [("a", "x"), ("b", "x")]
+
+
+async def test_concurrent_graph_writes_all_succeed(make_system, sql) -> None:
+    """Issuers, programs, badges and link changes at once: each succeeds (deadlock victims are rerun)."""
+    import asyncio
+    _, api = await make_system("a")
+    await api.post("/systems/a/issuers", {"slug": "i", "name": "I"})
+    await api.post("/systems/a/issuers/i/programs", {"slug": "p", "name": "P"})
+    writes = [api.post("/systems/a/issuers", {"slug": f"i{n}", "name": "x"}) for n in range(10)]
+    writes += [api.post("/systems/a/issuers/i/programs", {"slug": f"p{n}", "name": "x"}) for n in range(10)]
+    writes += [api.post("/systems/a/issuers/i/programs/p/badges", {"slug": f"b{n}", "name": "x"}) for n in range(10)]
+    responses = await asyncio.wait_for(asyncio.gather(*writes), 60)
+    assert [r.status for r in responses] == [201] * 30
+    links = [api.patch(f"/systems/a/badges/b{n}", {"programs": ["p", f"p{n}"]}) for n in range(10)]
+    links += [api.patch(f"/systems/a/issuers/i/programs/p{n}", {"issuers": ["i", f"i{n}"]}) for n in range(10)]
+    responses = await asyncio.wait_for(asyncio.gather(*links), 60)
+    assert [r.status for r in responses] == [200] * 20
+    # each badge b{n}: its own issuer i, and i{n} through p{n}, whichever write committed first
+    assert sql("SELECT b.slug, i.slug FROM issuer_badges x JOIN badges b ON b.id = x.badge_id"
+               " JOIN issuers i ON i.id = x.issuer_id ORDER BY b.slug, i.slug") == [
+        row for n in range(10) for row in ((f"b{n}", "i"), (f"b{n}", f"i{n}"))]
+    assert sql("SELECT COUNT(*) FROM system_badges") == [(10,)]

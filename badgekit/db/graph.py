@@ -37,20 +37,27 @@ async def ids(cur: aiomysql.Cursor, sql: str, args: tuple[object, ...]) -> list[
     return [int(row[0]) for row in await cur.fetchall()]
 
 
+# The readers below gather whose reach must be recomputed. They are locking reads (LOCK IN SHARE
+# MODE, valid on MariaDB and MySQL 8): a plain read would see the transaction's snapshot and miss a
+# link committed since by a concurrent write, whose own refresh could not yet see this one's
+# change, and the derived tables would stay wrong.
+SHARED = " LOCK IN SHARE MODE"
+
+
 async def programs_of_issuer(cur: aiomysql.Cursor, issuer_id: int) -> list[int]:
-    return await ids(cur, "SELECT program_id FROM program_issuers WHERE issuer_id = %s", (issuer_id,))
+    return await ids(cur, "SELECT program_id FROM program_issuers WHERE issuer_id = %s" + SHARED, (issuer_id,))
 
 
 async def badges_of_issuer(cur: aiomysql.Cursor, issuer_id: int) -> list[int]:
     """Badges whose reach depends on the issuer: its own, and those of its programs."""
-    return await ids(cur, "SELECT id FROM badges WHERE issuer_id = %s"
-                          " UNION SELECT xbp.badge_id FROM program_issuers xpi"
-                          " JOIN badge_programs xbp ON xbp.program_id = xpi.program_id WHERE xpi.issuer_id = %s",
-                     (issuer_id, issuer_id))
+    own = await ids(cur, "SELECT id FROM badges WHERE issuer_id = %s" + SHARED, (issuer_id,))
+    linked = await ids(cur, "SELECT xbp.badge_id FROM program_issuers xpi JOIN badge_programs xbp"
+                            " ON xbp.program_id = xpi.program_id WHERE xpi.issuer_id = %s" + SHARED, (issuer_id,))
+    return list(dict.fromkeys(own + linked))
 
 
 async def badges_of_program(cur: aiomysql.Cursor, program_id: int) -> list[int]:
-    return await ids(cur, "SELECT badge_id FROM badge_programs WHERE program_id = %s", (program_id,))
+    return await ids(cur, "SELECT badge_id FROM badge_programs WHERE program_id = %s" + SHARED, (program_id,))
 
 
 async def refresh_programs(cur: aiomysql.Cursor, program_ids: Sequence[int]) -> None:
