@@ -83,9 +83,10 @@ async def delete(db: Database, system_id: int) -> bytes | None:
         document = await one_document(cur, DOCUMENT, (system_id,))
         if document is None:
             return None
-        issuers = await graph.ids(cur, "SELECT issuer_id FROM issuer_systems WHERE system_id = %s" + graph.SHARED, (system_id,))
-        programs = await graph.ids(cur, "SELECT program_id FROM system_programs WHERE system_id = %s" + graph.SHARED, (system_id,))
-        badges = await graph.ids(cur, "SELECT badge_id FROM system_badges WHERE system_id = %s" + graph.SHARED, (system_id,))
+        reach = "SELECT {0} FROM {1} WHERE system_id = %s" + graph.SHARED
+        issuers = await graph.ids(cur, reach.format("issuer_id", "issuer_systems"), (system_id,))
+        programs = await graph.ids(cur, reach.format("program_id", "system_programs"), (system_id,))
+        badges = await graph.ids(cur, reach.format("badge_id", "system_badges"), (system_id,))
         await cur.execute("DELETE FROM systems WHERE id = %s", (system_id,))
         await graph.collect_garbage(cur, issuers, programs, badges)
         return document
