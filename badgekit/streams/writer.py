@@ -141,6 +141,10 @@ async def stream_rows(
     """A listing: `{"<wrapper>": [...]}` by default, NDJSON with an end line on request."""
     settings = request.app[SETTINGS]
     ndjson = wants_ndjson(request)
+    if request.method == "HEAD":
+        # aiohttp answers HEAD on every GET route; a streamed body would be written anyway.
+        return web.Response(headers={"Cache-Control": "no-store"},
+                            content_type=NDJSON if ndjson else "application/json")
     async with streaming_connection(request, system_id) as conn:
         cur = await conn.cursor(aiomysql.SSCursor)
         rows = await first_batch(cur, query, settings.stream_batch_rows, settings.query_timeout)
