@@ -9,8 +9,8 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from badgekit.schemas import Flag, ReadOnlyIgnored, Strict, Text, Timestamp
 
-AWARD_SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CODE = re.compile(r"^[^\s/]{1,255}$")
+AWARD_SLUG = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
+CODE = re.compile(r"\A[^\s/]{1,255}\Z")
 EMAIL = validate.Email(error="Not a valid email address.")
 URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="Not a valid http(s) URL.")
 

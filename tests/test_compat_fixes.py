@@ -57,3 +57,16 @@ async def test_limit_zero_means_no_limit(make_system, sql) -> None:
         resp = await api.post("/systems/chi/issuers/i/badges/b/instances", {"email": f"e{n}@example.org"})
         assert resp.status == 201, await resp.text()
     assert sql("SELECT COUNT(*) FROM awards")[0][0] == 3
+
+
+async def test_award_slug_and_code_refuse_a_trailing_newline(make_system, sql) -> None:
+    _, api = await make_system("chi")
+    await _badge(api)
+    resp = await api.post("/systems/chi/issuers/i/badges/b/instances", {"email": "a@example.org", "slug": "abc\n"})
+    assert resp.status == 400
+    assert (await resp.json())["details"][0]["field"] == "slug"
+    resp = await api.post("/systems/chi/issuers/i/badges/b/codes", {"code": "CODE\n"})
+    assert resp.status == 400
+    assert (await resp.json())["details"][0]["field"] == "code"
+    assert sql("SELECT COUNT(*) FROM awards")[0][0] == 0
+    assert sql("SELECT COUNT(*) FROM claim_codes")[0][0] == 0
