@@ -16,7 +16,18 @@ import time
 import aiohttp
 import orjson
 
-from _common import Client, add_badges, cpu_seconds, make_system, run, running_server, start_database
+from _common import Client, add_badges, connect, cpu_seconds, make_system, run, running_server, start_database
+
+
+def statements(url: str) -> int:
+    """Statements the database server has run so far (all clients: exact on a private server)."""
+    conn = connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Questions'")
+            return int(cur.fetchone()[1])
+    finally:
+        conn.close()
 
 
 async def create_badges(client: Client, slug: str, total: int, concurrency: int) -> float:
@@ -62,6 +73,7 @@ async def main() -> None:
     parser.add_argument("--create", type=int, default=20_000, help="badges created over HTTP")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--large", type=int, default=100_000, help="the large listing's N")
+    parser.add_argument("--create-only", action="store_true", help="stop after the create run (no listings)")
     args = parser.parse_args()
     database, url = start_database()
     print(f"database ready: {url}")
@@ -72,12 +84,18 @@ async def main() -> None:
             master = Client(session, server.base)
             _, made = await make_system(master, "made")
             cpu = (server.cpu(), cpu_seconds(database.pid() or 0), time.process_time())
+            before = statements(url)
             seconds = await create_badges(made, "made", args.create, args.concurrency)
             used = (server.cpu() - cpu[0], cpu_seconds(database.pid() or 0) - cpu[1], time.process_time() - cpu[2])
+            ran = statements(url) - before - 1  # less this reader's own SHOW
     print(f"\ncreate: {args.create} badges, {args.concurrency} clients: {seconds:.1f} s, "
           f"{args.create / seconds:.0f} req/s (goal: well under 60 s)")
     print(f"  CPU seconds used meanwhile: server {used[0]:.1f}, MariaDB {used[1]:.1f}, benchmark client {used[2]:.1f}"
           f" (on {os.cpu_count()} cores)")
+    print(f"  per create: server {used[0] / args.create * 1000:.2f} ms, MariaDB {used[1] / args.create * 1000:.2f} ms CPU,"
+          f" {ran / args.create:.2f} statements (exact only if nothing else uses this MariaDB)")
+    if args.create_only:
+        return
 
     # (ii) Listings: a fresh server process, N = 100 first, then the large N, peaks read after each.
     with running_server(url) as server:

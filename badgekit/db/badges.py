@@ -151,8 +151,15 @@ async def create(db: Database, node: Node, fields: dict[str, Any]) -> tuple[int,
         sql, args = insert("badges", _stored(fields), COLUMNS, owner)
         await cur.execute(sql, tuple(args))
         badge_id = cur.lastrowid
-        await _link_programs(cur, system, badge_id, program_ids, new=True)
-        await _refresh(cur, system, badge_id, fields.get("slug"), new=True)
+        if owner["system_id"] is not None and owner["issuer_id"] is None and not program_ids:
+            # Reachable from this system alone: one row says so, and the reach check cannot fail.
+            try:
+                await graph.add_system_badge(cur, system.id, badge_id, fields["slug"])
+            except pymysql.err.IntegrityError as exc:
+                raise graph.conflict(exc, "badge", fields["slug"]) from None
+        else:
+            await _link_programs(cur, system, badge_id, program_ids, new=True)
+            await _refresh(cur, system, badge_id, fields.get("slug"), new=True)
         document = await one_document(cur, DOCUMENT, (*badge_params(system.id, system.slug), badge_id))
         assert document is not None
         return badge_id, document

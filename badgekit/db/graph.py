@@ -98,6 +98,18 @@ async def refresh_badges(cur: aiomysql.Cursor, badge_ids: Sequence[int], *, new:
             f" JOIN issuer_systems xis ON xis.issuer_id = xib.issuer_id WHERE {cond}", args + args)
 
 
+async def add_system_badge(cur: aiomysql.Cursor, system_id: int, badge_id: int, slug: str) -> None:
+    """The whole reach of a new badge that hangs from one system alone (no issuer, no programs).
+
+    What refresh_badges(new=True) would compute for it, written directly: its issuer_badges are
+    none and its system_badges row is its own system's. This is the commonest create, and the
+    two INSERT … SELECT … UNIONs (each with a temporary table) were most of its database time.
+    An ambiguous slug raises IntegrityError 1062 just the same.
+    """
+    await cur.execute("INSERT INTO system_badges (system_id, badge_id, slug) VALUES (%s, %s, %s)",
+                      (system_id, badge_id, slug))
+
+
 async def collect_garbage(cur: aiomysql.Cursor, issuers: Sequence[int], programs: Sequence[int],
                           badges: Sequence[int]) -> None:
     """Delete those of the candidates that no system reaches any more, parents first.

@@ -1,0 +1,75 @@
+"""The short cuts of the hot write path give what the general path gives: reach rows, 409s, auth."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+async def api(make_system: Any) -> Any:
+    _, api = await make_system("chi")
+    assert (await api.post("/systems/chi/issuers", {"slug": "i", "name": "I"})).status == 201
+    assert (await api.post("/systems/chi/issuers/i/programs", {"slug": "p", "name": "P"})).status == 201
+    return api
+
+
+def reach(sql: Any, badge_id: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    systems = sql("SELECT s.slug, sb.slug FROM system_badges sb JOIN systems s ON s.id = sb.system_id"
+                  " WHERE sb.badge_id = %s ORDER BY s.slug", badge_id)
+    issuers = sql("SELECT i.slug FROM issuer_badges ib JOIN issuers i ON i.id = ib.issuer_id"
+                  " WHERE ib.badge_id = %s ORDER BY i.slug", badge_id)
+    return systems, issuers
+
+
+async def test_system_badge_reach_is_what_a_refresh_computes(api, sql) -> None:
+    resp = await api.post("/systems/chi/badges", {"slug": "plain", "name": "Plain"})
+    assert resp.status == 201, await resp.text()
+    badge_id = (await resp.json())["badge"]["id"]
+    assert reach(sql, badge_id) == ([("chi", "plain")], [])
+    # A PUT takes the general path (graph.refresh_badges): the very same rows.
+    assert (await api.put("/systems/chi/badges/plain", {"name": "Plain"})).status == 200
+    assert reach(sql, badge_id) == ([("chi", "plain")], [])
+
+
+@pytest.mark.parametrize("body, issuers", [
+    ({"issuer": "i"}, [("i",)]),
+    ({"programs": ["p"]}, [("i",)]),
+    ({"issuer": None}, []),
+])
+async def test_system_level_create_with_links_takes_the_general_path(api, sql, body, issuers) -> None:
+    resp = await api.post("/systems/chi/badges", {"slug": "linked", "name": "Linked", **body})
+    assert resp.status == 201, await resp.text()
+    badge = (await resp.json())["badge"]
+    assert reach(sql, badge["id"]) == ([("chi", "linked")], issuers)
+    assert badge["programs"] == body.get("programs", [])
+
+
+async def test_system_level_duplicate_slug_is_409_and_changes_nothing(api, sql) -> None:
+    assert (await api.post("/systems/chi/badges", {"slug": "x", "name": "X"})).status == 201
+    resp = await api.post("/systems/chi/badges", {"slug": "x", "name": "X2"})
+    assert resp.status == 409
+    assert await resp.json() == {
+        "code": "ResourceConflict",
+        "message": "A badge with that slug already exists in this system, or a link would make a slug ambiguous",
+        "details": {"field": "slug", "kind": "badge", "slug": "x"}}
+    assert sql("SELECT slug, name FROM badges") == [("x", "X")]
+    assert sql("SELECT slug FROM system_badges") == [("x",)]
+    assert sql("SELECT COUNT(*) FROM issuer_badges") == [(0,)]
+
+
+async def test_system_level_slug_clashing_with_an_issuer_badge_is_409(api, sql) -> None:
+    assert (await api.post("/systems/chi/issuers/i/badges", {"slug": "x", "name": "X"})).status == 201
+    resp = await api.post("/systems/chi/badges", {"slug": "x", "name": "X2"})
+    assert resp.status == 409
+    assert (await resp.json())["details"] == {"field": "slug", "kind": "badge", "slug": "x"}
+    assert sql("SELECT slug, name FROM badges") == [("x", "X")]
+
+
+async def test_made_up_slug_at_system_level(api, sql) -> None:
+    assert (await api.post("/systems/chi/badges", {"name": "Made Up"})).status == 201
+    resp = await api.post("/systems/chi/badges", {"name": "Made Up"})
+    assert resp.status == 201
+    slug = (await resp.json())["badge"]["slug"]
+    assert slug.startswith("made-up-") and slug != "made-up"
+    assert sql("SELECT slug FROM system_badges ORDER BY badge_id") == [("made-up",), (slug,)]
