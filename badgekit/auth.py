@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import re
 import time
@@ -9,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
-from jwt.types import Options
 from aiohttp import web
 
 from badgekit import errors
@@ -31,8 +31,6 @@ PUBLIC = ("/", "/healthcheck")
 # and ends in the very same reply.
 UNKNOWN_KEY_SECRET = "badgekit: no such key; verified only to spend the same time"
 BAD_SIGNATURE = "Invalid token: bad signature or unknown key"
-DECODE_OPTIONS: Options = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False,
-                  "verify_iss": False, "verify_sub": False, "verify_jti": False}
 
 
 def master_only(handler: Handler) -> Handler:
@@ -120,15 +118,23 @@ def _check_body(claim: Any, body: bytes | SpooledBody) -> None:
         raise errors.NotAuthorized("Claim `body.hash` does not match the request body")
 
 
+def _signed(token: str, secret: str, signature: bytes) -> bool:
+    """HS256 (the header's `alg` was checked): HMAC-SHA256 of `header.payload`, compared in constant time."""
+    signing_input = token.rsplit(".", 1)[0].encode("ascii")
+    return hmac.compare_digest(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest(), signature)
+
+
 async def authenticate(request: web.Request, body: bytes | SpooledBody,
                        used: key_store.UsedTokens) -> tuple[Caller, SystemRef | None]:
     """The caller behind a valid token (and a client key's system), or NotAuthorized."""
     token = _token(request)
     try:
-        header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
+        # Parsed once, by pyjwt (segments, base64url, JSON objects, `crit`); the signature is then
+        # checked below. Parsing again to verify cost three times the time of the one HMAC.
+        decoded = jwt.decode_complete(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise errors.NotAuthorized("Malformed token") from None
+    header, unverified = decoded["header"], decoded["payload"]
     if header.get("alg") != "HS256":
         raise errors.NotAuthorized("Only HS256 tokens are accepted")
     key = _text(unverified.get("key"))
@@ -143,12 +149,9 @@ async def authenticate(request: web.Request, body: bytes | SpooledBody,
         found = await key_store.find(request.app[DATABASE], key)
         secret = key_store.derive_secret(settings, key, found.salt) if found and settings.key_secret else None
         system = SystemRef(found.system_id, found.system_slug) if found else None
-    try:
-        claims = jwt.decode(token, secret or UNKNOWN_KEY_SECRET, algorithms=["HS256"], options=DECODE_OPTIONS)
-    except jwt.PyJWTError:
-        raise errors.NotAuthorized(BAD_SIGNATURE) from None
-    if secret is None:
+    if not _signed(token, secret or UNKNOWN_KEY_SECRET, decoded["signature"]) or secret is None:
         raise errors.NotAuthorized(BAD_SIGNATURE)
+    claims = unverified
     now = time.time()
     if isinstance(body, SpooledBody):
         await body.load()  # only now that the signature holds is a (large) bulk body spooled to disk

@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from conftest import sign
+
 
 @pytest.fixture
 async def api(make_system: Any) -> Any:
@@ -73,3 +75,33 @@ async def test_made_up_slug_at_system_level(api, sql) -> None:
     slug = (await resp.json())["badge"]["slug"]
     assert slug.startswith("made-up-") and slug != "made-up"
     assert sql("SELECT slug FROM system_badges ORDER BY badge_id") == [("made-up",), (slug,)]
+
+
+
+# The signature is checked by badgekit.auth itself (HMAC-SHA256 over `header.payload`) after one
+# parse by pyjwt: each of these tokens is well formed, and each must fail.
+def spliced_tokens(key: str, secret: str) -> dict[str, str]:
+    mine = sign("GET", "/systems/chi/badges", key=key, secret=secret)
+    other = sign("GET", "/systems/chi/badges/x", key=key, secret=secret)
+    head, payload, signature = mine.split(".")
+    _, other_payload, other_signature = other.split(".")
+    return {
+        "payload of another token": f"{head}.{other_payload}.{signature}",
+        "signature of another token": f"{head}.{payload}.{other_signature}",
+        "signature cut short": f"{head}.{payload}.{signature[:-4]}",
+        "signature empty": f"{head}.{payload}.",
+        "four segments": f"{head}.{payload}.{signature}.{signature}",
+        "another key id, same secret": sign("GET", "/systems/chi/badges", key="0123456789abcdef01234567",
+                                            secret=secret),
+    }
+
+
+async def test_spliced_tokens_are_refused(make_system, client) -> None:
+    _, api = await make_system("chi")
+    answers = {}
+    for case, value in spliced_tokens(api.key, api.secret).items():
+        resp = await client.get("/systems/chi/badges", headers={"Authorization": f'JWT token="{value}"'})
+        answers[case] = (resp.status, (await resp.json())["code"])
+    assert answers == {case: (401, "NotAuthorized") for case in answers}
+    good = sign("GET", "/systems/chi/badges", key=api.key, secret=api.secret)
+    assert (await client.get("/systems/chi/badges", headers={"Authorization": f'JWT token="{good}"'})).status == 200
