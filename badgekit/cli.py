@@ -31,8 +31,11 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(f"BadgeKit API {__version__} listening on http://{args.host}:{args.port} "
           f"(public URL {settings.public_url})", flush=True)
+    # aiohttp's default access log formats and writes a line per request: a tenth of a small
+    # request's time, so it is off unless asked for.
+    access_log = logging.getLogger("aiohttp.access") if args.access_log else None
     web.run_app(create_app(settings), host=args.host, port=args.port, print=None,
-                handler_cancellation=False)
+                handler_cancellation=False, access_log=access_log)
     return 0
 
 
@@ -139,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="serve the HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--access-log", action="store_true", help="log one line per request (off by default: it costs)")
     p.set_defaults(run=serve)
 
     p = commands.add_parser("migrate", help="apply migrations/ in order (safe to run twice)")
