@@ -1,11 +1,19 @@
 """The short cuts of the hot write path give what the general path gives: reach rows, 409s, auth."""
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from typing import Any
 
+import aiohttp
+import orjson
 import pytest
 
-from conftest import sign
+from badgekit import cli
+from conftest import KEY_SECRET, MASTER_SECRET, PUBLIC_URL, sign
 
 
 @pytest.fixture
@@ -105,3 +113,58 @@ async def test_spliced_tokens_are_refused(make_system, client) -> None:
     assert answers == {case: (401, "NotAuthorized") for case in answers}
     good = sign("GET", "/systems/chi/badges", key=api.key, secret=api.secret)
     assert (await client.get("/systems/chi/badges", headers={"Authorization": f'JWT token="{good}"'})).status == 200
+
+
+def test_the_server_runs_on_uvloop() -> None:
+    loop = cli._event_loop()
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+    finally:
+        loop.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("flag", [[], ["--access-log"]])
+async def test_serve_command_and_its_access_log(mariadb, database_name, sql, tmp_path, flag) -> None:
+    """The real `badgekit serve` (uvloop, no access log unless --access-log) creates and lists."""
+    port, log = free_port(), tmp_path / "server.log"
+    env = dict(os.environ, BADGEKIT_DATABASE_URL=mariadb.url(database_name), BADGEKIT_MASTER_SECRET=MASTER_SECRET,
+               BADGEKIT_KEY_SECRET=KEY_SECRET, BADGEKIT_PUBLIC_URL=PUBLIC_URL)
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "badgekit", "serve", "--port", str(port), *flag],
+                                  env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            async def call(method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+                raw = orjson.dumps(body) if body is not None else b""
+                headers = {"Authorization": f'JWT token="{sign(method, path, raw)}"', "Content-Type": "application/json"}
+                async with session.request(method, base + path, data=raw or None, headers=headers) as resp:
+                    return resp.status, await resp.read()
+            assert (await call("POST", "/systems", {"slug": "chi", "name": "Chi"}))[0] == 201
+            status, body = await call("POST", "/systems/chi/badges", {"slug": "b", "name": "B"})
+            assert status == 201, body
+            badge = orjson.loads(body)["badge"]
+            status, body = await call("GET", "/systems/chi/badges?format=ndjson")
+        assert status == 200
+        assert [orjson.loads(line) for line in body.splitlines()] == [
+            badge, {"end": True, "count": 1, "last": badge["id"]}]
+    finally:
+        server.terminate()
+        server.wait(10)
+    logged = log.read_text()
+    assert ('"POST /systems/chi/badges HTTP/1.1" 201' in logged) == bool(flag), logged
+    assert sql("SELECT slug FROM system_badges") == [("b",)]
