@@ -10,9 +10,15 @@ from badgekit import errors
 from badgekit.db import export
 from badgekit.keys import SETTINGS
 from badgekit.routes.common import is_master, not_found, system
-from badgekit.streams.writer import NDJSON, ChunkWriter, first_batch, run_stream, streaming_connection
+from badgekit.streams.writer import FIRST_BYTES, NDJSON, ChunkWriter, RowReader, first_rows, run_stream, streaming_connection
 
 routes = web.RouteTableDef()
+
+LINE_TAIL = b"}\n"  # a claim code's document ends with its `,"badge":…` member
+
+
+def line_head(kind: str) -> bytes:
+    return b'{"type":"%s","%s":' % (kind.encode(), kind.encode())
 
 
 def resume_point(request: web.Request) -> tuple[str, int] | None:
@@ -36,7 +42,7 @@ async def export_system(request: web.Request) -> web.StreamResponse:
     start = resume_point(request)
     settings = request.app[SETTINGS]
     plan = export.sections(here, settings.public_url, None if is_master(request) else here.id, start)
-    batch, timeout = settings.stream_batch_rows, settings.query_timeout
+    timeout = settings.query_timeout
     async with streaming_connection(request, here.id) as conn:
         cur = await conn.cursor(aiomysql.SSCursor)
         # The snapshot and the first rows before the first byte: a failure here is still a 503/404.
@@ -45,8 +51,9 @@ async def export_system(request: web.Request) -> web.StreamResponse:
                 await export.begin_snapshot(cur)
         except TimeoutError:
             raise errors.ServiceUnavailable("The database did not answer in time; try again.") from None
-        rows = await first_batch(cur, plan[0].query, batch, timeout)
-        if plan[0].type == "system" and not rows:
+        pending = bytearray()
+        rows = await first_rows(cur, plan[0].query, pending, line_head(plan[0].type), LINE_TAIL, FIRST_BYTES, timeout)
+        if plan[0].type == "system" and not rows.count:
             raise not_found("system", here.slug)
         response = web.StreamResponse(headers={"Cache-Control": "no-store"})
         response.content_type = NDJSON
@@ -56,22 +63,20 @@ async def export_system(request: web.Request) -> web.StreamResponse:
             nonlocal rows
             counts = dict.fromkeys(export.COUNTED, 0)
             buffer = out.buffer
+            buffer += pending
+            pending.clear()
             for index, section in enumerate(plan):
+                head = line_head(section.type)
                 if index:
                     async with asyncio.timeout(timeout):
                         await cur.execute(section.query.sql, section.query.params)
-                        rows = list(await cur.fetchmany(batch))
-                head = b'{"type":"%s","%s":' % (section.type.encode(), section.type.encode())
-                while rows:
-                    for _, document in rows:
-                        buffer += head
-                        buffer += document
-                        buffer += b"}\n"  # a claim code's row ends with its `,"badge":…` member
-                    if section.type in counts:
-                        counts[section.type] += len(rows)
+                    rows = RowReader(cur)
+                while not rows.done:
                     await out.maybe_flush()
                     async with asyncio.timeout(timeout):
-                        rows = list(await cur.fetchmany(batch))
+                        await rows.read(buffer, head, LINE_TAIL, out.chunk_bytes)
+                if section.type in counts:
+                    counts[section.type] += rows.count
             async with asyncio.timeout(timeout):
                 await conn.commit()
             buffer += b'{"type":"end","counts":{%s}}\n' % b",".join(
