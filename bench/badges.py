@@ -5,6 +5,9 @@ Run with `make bench` (or `.venv/bin/python bench/badges.py`). It starts its own
 as a subprocess; it prints a table with time to first byte, rows/s, MB/s and the server's peak RSS
 (VmHWM of the server process) after each listing, and the growth from N = 100 to N = 100,000.
 Goals (issue 2): creating 20,000 well under a minute; TTFB < 100 ms; peak RSS growth <= 20 MB.
+`--create-only` stops after the create run, which also prints the server's and MariaDB's CPU and
+the statements per create (exact when nothing else uses the bench MariaDB: set
+BADGEKIT_BENCH_DB_PORT, and run from a copy of the tree, for a private one).
 """
 from __future__ import annotations
 
