@@ -147,7 +147,8 @@ class Database:
         try:
             async def one(cur: aiomysql.Cursor) -> bool:
                 await cur.execute("SELECT 1")
-                return (await cur.fetchone()) == (1,)
+                row: tuple[int] | None = await cur.fetchone()
+                return row == (1,)
             return await self.run(one)
         except (ServiceUnavailable, pymysql.err.MySQLError):
             return False
