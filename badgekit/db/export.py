@@ -55,7 +55,7 @@ def sections(system: SystemRef, public_url: str, visible: int | None,
             " WHERE xs.system_id = %s AND xs.badge_id > %s ORDER BY xs.badge_id",
             (*badge_params(sid, system.slug), sid))),
         Section("award", Query(
-            f"SELECT a.id, {as_bytes(AWARD)} FROM awards a FORCE INDEX (awards_system)"
+            f"SELECT a.id, {AWARD} FROM awards a FORCE INDEX (awards_system)"
             " WHERE a.system_id = %s AND a.id > %s ORDER BY a.id", (public_url, sid))),
         Section("claimCode", Query(
             f"SELECT c.id, CAST(CONCAT({as_bytes(CLAIM_CODE)}, ',\"badge\":', COALESCE(JSON_QUOTE(({CODE_BADGE})), 'null'))"
