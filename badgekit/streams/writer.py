@@ -51,6 +51,10 @@ class ChunkWriter:
         async with asyncio.timeout(self.write_timeout):
             await self.response.write(data)
         self.sent += len(data)
+        # Neither the write (below the transport's high-water mark) nor a read of rows already
+        # received suspends: without this, one fast stream holds the loop and every request that
+        # arrives meanwhile (their first byte) waits.
+        await asyncio.sleep(0)
 
     async def finish(self) -> None:
         await self.flush()
