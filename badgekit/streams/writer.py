@@ -225,8 +225,8 @@ class RowReader:
                 return b"".join(parts), pos, seq
 
     def _row(self, payload: bytes, out: bytearray, head: bytes, tail: bytes) -> int:
-        packet = MysqlPacket(payload, self.conn.encoding)
-        ident, document = packet.read_length_coded_string(), packet.read_length_coded_string()
+        ident, at = _coded(payload, 0)
+        document, _ = _coded(payload, at)
         if document is None or ident is None:
             raise RuntimeError("a listing row has no document")
         out += head
@@ -251,6 +251,19 @@ class RowReader:
     def _out_of_sequence(self, got: int, expected: int) -> None:
         self.conn.close()
         raise pymysql.err.InternalError(f"Packet sequence number wrong - got {got} expected {expected}")
+
+
+def _coded(data: bytes, at: int) -> tuple[bytes | None, int]:
+    """The protocol's length-coded string at `at`: its value (None for NULL) and the position after it."""
+    mark = data[at]
+    if mark < 0xFB:
+        return data[at + 1:at + 1 + mark], at + 1 + mark
+    if mark == 0xFB:
+        return None, at + 1
+    width = {0xFC: 2, 0xFD: 3, 0xFE: 8}[mark]
+    start = at + 1 + width
+    length = int.from_bytes(data[at + 1:start], "little")
+    return data[start:start + length], start + length
 
 
 async def first_rows(cur: aiomysql.SSCursor, query: Query, out: bytearray, head: bytes, tail: bytes,
