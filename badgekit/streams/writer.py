@@ -97,8 +97,8 @@ class RowReader:
     """Reads an unbuffered result of (id, document) rows straight off the connection's socket.
 
     aiomysql spends about 9 µs of Python per row (a packet object, two awaited reads, a tuple, a
-    decode); this loop finds each row's document in the bytes read and appends it to the output,
-    about 1 µs a row. It takes over after `SSCursor.execute()` (which has read the result's column
+    decode); this loop finds each row's document in the bytes read and appends it to the output
+    (about 2 µs a row with the writes to the client: bench/stream.py, docs/parts/stream-speed.md). It takes over after `SSCursor.execute()` (which has read the result's column
     descriptions) and hands the connection back at the result's EOF packet in the state aiomysql
     leaves it (sequence number, `unbuffered_active`), so the next `execute()` works as usual.
     The document column is taken as raw bytes whatever its charset (the connection's utf8mb4).
