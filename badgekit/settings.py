@@ -87,7 +87,7 @@ SPECS: dict[str, Spec] = {
     "max_bulk_bytes": Spec(_positive_int, str(1024 * 1024 * 1024), "largest NDJSON bulk-award body, spooled to disk"),
     "max_header_bytes": Spec(_positive_int, "8190", "longest request header line or field"),
     "max_limit": Spec(_positive_int, "10000", "largest ?limit= and ?count= a listing accepts"),
-    "stream_batch_rows": Spec(_positive_int, "500", "rows fetched from the server-side cursor per round trip"),
+    "stream_batch_rows": Spec(_positive_int, "500", "rows read per batch of a public revocation list (listings read by bytes: see stream_chunk_bytes)"),
     "stream_chunk_bytes": Spec(_positive_int, "65536", "bytes gathered before one write to the client"),
 }
 

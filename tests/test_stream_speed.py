@@ -12,7 +12,7 @@ from badgekit.app import create_app
 from badgekit.db.awards import AWARD
 from badgekit.db.shapes import boolean, iso
 from badgekit.settings import Settings
-from badgekit.streams.writer import RowReader
+from badgekit.streams.rows import RowReader
 from conftest import PUBLIC_URL, Api
 
 # The award document as JSON_OBJECT builds it: the reference the CONCAT in db/awards.py must equal.

@@ -289,7 +289,7 @@ def _source(scope: Scope, params: listing.ListParams) -> tuple[str, list[object]
 def list_query(scope: Scope, params: listing.ListParams, public_url: str) -> Query:
     source, args = _source(scope, params)
     after, after_args, tail, tail_args = listing.keyset(params, "a.id")
-    # No CAST AS BINARY: streams read the raw bytes of the row (streams/writer.py RowReader).
+    # No CAST AS BINARY: streams read the raw bytes of the row (streams/rows.py RowReader).
     return Query(f"SELECT a.id, {AWARD} {source}{after}{tail}",
                  (public_url, *args, *after_args, *tail_args))
 

@@ -10,7 +10,8 @@ from badgekit import errors
 from badgekit.db import export
 from badgekit.keys import SETTINGS
 from badgekit.routes.common import is_master, not_found, system
-from badgekit.streams.writer import FIRST_BYTES, NDJSON, ChunkWriter, RowReader, first_rows, run_stream, streaming_connection
+from badgekit.streams.rows import RowReader, first_rows
+from badgekit.streams.writer import NDJSON, ChunkWriter, run_stream, streaming_connection
 
 routes = web.RouteTableDef()
 
@@ -52,7 +53,7 @@ async def export_system(request: web.Request) -> web.StreamResponse:
         except TimeoutError:
             raise errors.ServiceUnavailable("The database did not answer in time; try again.") from None
         pending = bytearray()
-        rows = await first_rows(cur, plan[0].query, pending, line_head(plan[0].type), LINE_TAIL, FIRST_BYTES, timeout)
+        rows = await first_rows(cur, plan[0].query, pending, line_head(plan[0].type), LINE_TAIL, timeout)
         if plan[0].type == "system" and not rows.count:
             raise not_found("system", here.slug)
         response = web.StreamResponse(headers={"Cache-Control": "no-store"})
