@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import aiomysql
 
 from badgekit.db.listing import Query
-from badgekit.db.awards import AWARD
+from badgekit.db.awards import AWARD, AWARD_JOIN
 from badgekit.db.codes import CLAIM_CODE
 from badgekit.db.shapes import BADGE, ISSUER_SEEN, PROGRAM, SYSTEM, as_bytes, badge_params, issuer_params
 from badgekit.keys import SystemRef
@@ -55,7 +55,7 @@ def sections(system: SystemRef, public_url: str, visible: int | None,
             " WHERE xs.system_id = %s AND xs.badge_id > %s ORDER BY xs.badge_id",
             (*badge_params(sid, system.slug), sid))),
         Section("award", Query(
-            f"SELECT a.id, {AWARD} FROM awards a FORCE INDEX (awards_system)"
+            f"SELECT a.id, {AWARD} FROM awards a FORCE INDEX (PRIMARY){AWARD_JOIN}"
             " WHERE a.system_id = %s AND a.id > %s ORDER BY a.id", (public_url, sid))),
         Section("claimCode", Query(
             f"SELECT c.id, CAST(CONCAT({as_bytes(CLAIM_CODE)}, ',\"badge\":', COALESCE(JSON_QUOTE(({CODE_BADGE})), 'null'))"

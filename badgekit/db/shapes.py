@@ -17,11 +17,6 @@ def text(expression: str) -> str:
     return f"COALESCE(JSON_QUOTE({expression}), 'null')"
 
 
-def iso_text(column: str) -> str:
-    """The JSON text of a time (or null): iso() in quotes (its characters need no escaping)."""
-    return f"COALESCE(DATE_FORMAT({column}, '\"%%Y-%%m-%%dT%%H:%%i:%%sZ\"'), 'null')"
-
-
 def boolean(expression: str) -> str:
     # JSON_EXTRACT('true', '$') is a JSON true on MariaDB and MySQL alike.
     return f"IF({expression}, JSON_EXTRACT('true', '$'), JSON_EXTRACT('false', '$'))"
