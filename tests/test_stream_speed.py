@@ -10,7 +10,7 @@ import orjson
 
 from badgekit.app import create_app
 from badgekit.db.awards import AWARD, AWARD_JOIN
-from badgekit.db.shapes import boolean, iso
+from badgekit.db.shapes import BADGE, badge_params, boolean, iso, slugs
 from badgekit.settings import Settings
 from badgekit.streams.rows import RowReader
 from conftest import PUBLIC_URL, Api
@@ -23,6 +23,27 @@ REFERENCE = f"""JSON_OBJECT(
   'evidence', a.evidence, 'narrative', a.narrative,
   'assertionUrl', CONCAT(%s, '/public/assertions/', a.slug),
   'revoked', {boolean('a.revoked IS NOT NULL')}, 'revocationReason', a.revocation_reason)"""
+
+# The badge document as JSON_OBJECT builds it: the reference for shapes.BADGE's CONCAT.
+BADGE_REFERENCE = f"""JSON_OBJECT(
+  'id', b.id, 'slug', b.slug, 'name', b.name, 'strapline', b.strapline,
+  'earnerDescription', b.earner_description, 'consumerDescription', b.consumer_description,
+  'issuerUrl', b.issuer_url, 'rubricUrl', b.rubric_url, 'criteriaUrl', b.criteria_url,
+  'timeValue', b.time_value, 'timeUnits', b.time_units, 'limit', b.award_limit,
+  'unique', {boolean('b.is_unique')}, 'archived', {boolean('b.archived')},
+  'imageUrl', b.image_url, 'type', b.type, 'evidenceType', b.evidence_type,
+  'system', %s,
+  'issuer', COALESCE(
+    (SELECT xis.slug FROM issuer_systems xis WHERE xis.system_id = %s AND xis.issuer_id = b.issuer_id),
+    IF(b.system_id <=> %s, NULL,
+       (SELECT xis.slug FROM issuer_badges xib JOIN issuer_systems xis ON xis.issuer_id = xib.issuer_id AND xis.system_id = %s
+        WHERE xib.badge_id = b.id ORDER BY xib.issuer_id LIMIT 1))),
+  'program', (SELECT xsp.slug FROM badge_programs xbp JOIN system_programs xsp ON xsp.program_id = xbp.program_id AND xsp.system_id = %s JOIN program_issuers xpi ON xpi.program_id = xbp.program_id AND xpi.issuer_id = b.issuer_id WHERE xbp.badge_id = b.id ORDER BY xbp.program_id LIMIT 1),
+  'programs', {slugs("SELECT JSON_ARRAYAGG(xsp.slug) FROM badge_programs xbp JOIN system_programs xsp ON xsp.program_id = xbp.program_id AND xsp.system_id = %s WHERE xbp.badge_id = b.id")},
+  'criteria', b.criteria, 'alignments', b.alignments, 'categories', b.categories, 'tags', b.tags,
+  'milestones', JSON_ARRAY(),
+  'created', {iso('b.created')}, 'updated', {iso('b.updated')})"""
+
 
 AWKWARD = ['plain', 'quote " and \\ backslash', 'new\nline\ttab\r\x01\x1f', 'é ü 中文 😀 \u2028 \u2029',
            '</script>', '']
@@ -132,3 +153,29 @@ async def test_row_reader_joins_a_row_sent_in_several_packets() -> None:
     assert out == b'{"a": 1}\n' + big + b'\n{"c": 3}\n'
     assert (reader.count, reader.last, conn._next_seq_id, result.unbuffered_active) == (3, 9, seq, False)
     assert not conn.closed
+
+
+async def test_badge_concat_is_the_json_object_text(make_system: Any, sql: Any) -> None:
+    """shapes.BADGE (one CONCAT) writes exactly JSON_OBJECT's bytes, links and awkward text included."""
+    system, api = await make_system("chicago")
+    assert (await api.post("/systems/chicago/issuers", {"slug": "i", "name": "I"})).status == 201
+    for program in ("p1", "p2"):
+        assert (await api.post("/systems/chicago/issuers/i/programs", {"slug": program, "name": program})).status == 201
+    for n, value in enumerate(AWKWARD):
+        body = {"slug": f"b{n}", "name": value or "x", "strapline": value[:140] or None,
+                "earnerDescription": value, "timeValue": n or None, "limit": n,
+                "unique": bool(n % 2), "archived": bool(n % 3 == 1),
+                "criteria": [{"description": value or "d", "note": value}], "alignments": [],
+                "categories": [value] if value else [], "tags": [value, "t"] if value else []}
+        path = "/systems/chicago/issuers/i/programs/p1/badges" if n % 2 else "/systems/chicago/badges"
+        if n == 3:
+            body["programs"] = ["p1", "p2"]
+        resp = await api.post(path, body)
+        assert resp.status == 201, await resp.text()
+    params = badge_params(system["id"], "chicago")
+    rows = sql(f"SELECT CAST({BADGE_REFERENCE} AS BINARY), CAST({BADGE} AS BINARY) FROM badges b ORDER BY b.id",
+               *params, *params)
+    assert len(rows) == len(AWKWARD)
+    for reference, ours in rows:
+        assert ours == reference
+        orjson.loads(ours)
