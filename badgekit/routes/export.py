@@ -66,6 +66,7 @@ async def export_system(request: web.Request) -> web.StreamResponse:
             buffer = out.buffer
             buffer += pending
             pending.clear()
+            await out.flush()  # the first lines leave at once, not when a whole chunk is full
             for index, section in enumerate(plan):
                 head = line_head(section.type)
                 if index:

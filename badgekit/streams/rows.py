@@ -15,9 +15,9 @@ from badgekit.db.listing import Query
 from badgekit.db.pool import CONNECTION_LOST
 from badgekit.errors import ServiceUnavailable
 
-# Read before the first byte is sent (a failure until then is an ordinary HTTP error): small, so
-# the first byte leaves soon even when many streams start at once.
-FIRST_BYTES = 16384
+# Read before the first byte is sent (a failure until then is an ordinary HTTP error), and sent at
+# once: small (about ten awards), so the first byte leaves soon even when many streams start at once.
+FIRST_BYTES = 4096
 
 
 class RowReader:

@@ -150,6 +150,7 @@ async def stream_rows(
                 buffer += b'{"' + wrapper.encode() + b'":['
             buffer += pending
             pending.clear()
+            await out.flush()  # the first rows leave at once, not when a whole chunk is full
             while not rows.done:
                 await out.maybe_flush()
                 async with asyncio.timeout(settings.query_timeout):
