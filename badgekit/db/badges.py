@@ -102,15 +102,11 @@ async def _link_programs(cur: aiomysql.Cursor, system: SystemRef, badge_id: int,
     current: set[int] = set() if new else set(await graph.ids(
         cur, "SELECT bp.program_id FROM badge_programs bp JOIN system_programs sp ON sp.program_id = bp.program_id"
              " AND sp.system_id = %s WHERE bp.badge_id = %s", (system.id, badge_id)))
-    gone = [p for p in current if p not in program_ids]
-    if gone:
-        cond, args = graph.in_ids("program_id", gone)
-        await cur.execute(f"DELETE FROM badge_programs WHERE badge_id = %s AND {cond}", (badge_id, *args))
-    for program_id in program_ids:
-        if program_id not in current:
-            # A link may already exist through another system: keep it, without a warning.
-            await cur.execute("INSERT INTO badge_programs (program_id, badge_id) VALUES (%s, %s)"
-                              " ON DUPLICATE KEY UPDATE badge_id = badge_id", (program_id, badge_id))
+    for program_id in await graph.drop_links(cur, "badge_programs", ("badge_id", badge_id), "program_id",
+                                             current, program_ids):
+        # A link may already exist through another system: keep it, without a warning.
+        await cur.execute("INSERT INTO badge_programs (program_id, badge_id) VALUES (%s, %s)"
+                          " ON DUPLICATE KEY UPDATE badge_id = badge_id", (program_id, badge_id))
 
 
 async def _refresh(cur: aiomysql.Cursor, system: SystemRef, badge_id: int, slug: str | None, *,

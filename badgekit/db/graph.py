@@ -37,6 +37,19 @@ async def ids(cur: aiomysql.Cursor, sql: str, args: tuple[object, ...]) -> list[
     return [int(row[0]) for row in await cur.fetchall()]
 
 
+async def drop_links(cur: aiomysql.Cursor, table: str, owner: tuple[str, int], column: str,
+                     current: set[int], wanted: Sequence[int]) -> list[int]:
+    """Delete the `current` links of `owner` (column, id) in `table` that `wanted` leaves out.
+
+    Returns the wanted ids not linked yet: each caller adds those its own way.
+    """
+    gone = [ident for ident in current if ident not in wanted]
+    if gone:
+        cond, args = in_ids(column, gone)
+        await cur.execute(f"DELETE FROM {table} WHERE {owner[0]} = %s AND {cond}", (owner[1], *args))
+    return [ident for ident in wanted if ident not in current]
+
+
 # The readers below gather whose reach must be recomputed. They are locking reads (LOCK IN SHARE
 # MODE, valid on MariaDB and MySQL 8): a plain read would see the transaction's snapshot and miss a
 # link committed since by a concurrent write, whose own refresh could not yet see this one's

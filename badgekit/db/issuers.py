@@ -91,15 +91,11 @@ async def _link_systems(cur: aiomysql.Cursor, issuer_id: int, system_ids: list[i
     (409), never an update of someone else's row.
     """
     current = set(await graph.ids(cur, "SELECT system_id FROM issuer_systems WHERE issuer_id = %s", (issuer_id,)))
-    gone = [s for s in current if s not in system_ids]
-    if gone:
-        cond, args = graph.in_ids("system_id", gone)
-        await cur.execute(f"DELETE FROM issuer_systems WHERE issuer_id = %s AND {cond}", (issuer_id, *args))
-    new = [s for s in system_ids if s not in current]
+    new = await graph.drop_links(cur, "issuer_systems", ("issuer_id", issuer_id), "system_id", current, system_ids)
     for system_id in new:
         await cur.execute("INSERT INTO issuer_systems (system_id, issuer_id, slug) SELECT %s, id, slug FROM issuers"
                           " WHERE id = %s", (system_id, issuer_id))
-    return bool(gone or new)
+    return current != set(system_ids)
 
 
 async def _refresh_below(cur: aiomysql.Cursor, issuer_id: int) -> None:

@@ -75,15 +75,11 @@ async def _link_issuers(cur: aiomysql.Cursor, system: SystemRef, program_id: int
     current = set(await graph.ids(
         cur, "SELECT pi.issuer_id FROM program_issuers pi JOIN issuer_systems xs ON xs.issuer_id = pi.issuer_id"
              " AND xs.system_id = %s WHERE pi.program_id = %s", (system.id, program_id)))
-    gone = [i for i in current if i not in issuer_ids]
-    if gone:
-        cond, args = graph.in_ids("issuer_id", gone)
-        await cur.execute(f"DELETE FROM program_issuers WHERE program_id = %s AND {cond}", (program_id, *args))
-    new = [i for i in issuer_ids if i not in current]
+    new = await graph.drop_links(cur, "program_issuers", ("program_id", program_id), "issuer_id", current, issuer_ids)
     for issuer_id in new:
         await cur.execute("INSERT INTO program_issuers (issuer_id, program_id) VALUES (%s, %s)"
                           " ON DUPLICATE KEY UPDATE program_id = program_id", (issuer_id, program_id))
-    return bool(gone or new)
+    return current != set(issuer_ids)
 
 
 async def _refresh(cur: aiomysql.Cursor, system: SystemRef, program_id: int, links_changed: bool) -> None:
