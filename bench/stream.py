@@ -131,6 +131,8 @@ async def main(args: argparse.Namespace) -> None:
     # most of them 429), their connections, and listings of 20,000 rows.
     settings = {"max_streams": "60", "max_streams_per_system": "60", "pool_size": "70",
                 "stream_write_timeout": "120", "max_limit": "20000"}
+    if args.chunk_bytes:
+        settings["stream_chunk_bytes"] = str(args.chunk_bytes)
     print("server settings: " + ", ".join(f"BADGEKIT_{k.upper()}={v}" for k, v in settings.items()))
     database_pid = server_db.pid()
 
@@ -230,4 +232,5 @@ if __name__ == "__main__":
         parser.add_argument("--badges", type=int, default=100_000)
         parser.add_argument("--clients", type=int, default=50)
         parser.add_argument("--slow-seconds", type=float, default=10.0)
+        parser.add_argument("--chunk-bytes", type=int, default=0, help="BADGEKIT_STREAM_CHUNK_BYTES for the server (default: its default)")
         asyncio.run(main(parser.parse_args()))
