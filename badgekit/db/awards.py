@@ -24,7 +24,7 @@ from badgekit.db.common import one_document
 from badgekit.db.graph import DUPLICATE
 from badgekit.db.listing import Query
 from badgekit.db.pool import Database
-from badgekit.db.shapes import as_bytes, text
+from badgekit.db.shapes import as_bytes, flag, text
 
 ASSERTION_PATH = "/public/assertions/"
 
@@ -40,7 +40,7 @@ AWARD = f"""CONCAT(
   ', "badge": ', {text('xb.slug')},
   ', ', a.document_part,
   ', "assertionUrl": ', JSON_QUOTE(CONCAT(%s, '{ASSERTION_PATH}', a.slug)),
-  ', "revoked": ', IF(a.revoked IS NOT NULL, 'true', 'false'),
+  ', "revoked": ', {flag('a.revoked IS NOT NULL')},
   ', "revocationReason": ', {text('a.revocation_reason')}, '}}')"""
 # Every query that selects AWARD reads `awards a` joined to its badge by AWARD_JOIN (a join is
 # cheaper per row than a correlated subquery, and keeps the awards' index order).

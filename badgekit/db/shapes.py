@@ -23,6 +23,35 @@ def boolean(expression: str) -> str:
     return f"IF({expression}, JSON_EXTRACT('true', '$'), JSON_EXTRACT('false', '$'))"
 
 
+def number(expression: str) -> str:
+    """The JSON text of a number (or null)."""
+    return f"COALESCE({expression}, 'null')"
+
+
+def flag(expression: str) -> str:
+    """The JSON text of a boolean."""
+    return f"IF({expression}, 'true', 'false')"
+
+
+def time_text(column: str) -> str:
+    """The JSON text of a time (or null), as JSON_OBJECT writes iso()."""
+    return f"COALESCE(CONCAT('\"', {iso(column)}, '\"'), 'null')"
+
+
+def concat_object(members: list[tuple[str, str]]) -> str:
+    """JSON_OBJECT's text spelled as one CONCAT of members whose values are JSON text already.
+
+    MariaDB's JSON_OBJECT writes `{"k": v, …}`; building the same bytes with CONCAT costs the
+    database about a third of the CPU per row (tests/test_stream_speed.py compares the two).
+    Keys must need no escaping.
+    """
+    parts = []
+    for n, (key, value) in enumerate(members):
+        parts.append("'" + ("{" if n == 0 else ", ") + f'"{key}": ' + "'")
+        parts.append(value)
+    return "CONCAT(" + ", ".join(parts) + ", '}')"
+
+
 def slugs(select: str) -> str:
     """A JSON array of the one column `select` returns, [] when it returns nothing.
 
@@ -72,36 +101,6 @@ PROGRAM = f"""JSON_OBJECT(
 # Six placeholders (badge_params): the caller's system slug, then its id five times.
 # `issuer` is the issuer the badge was created under when this system reaches it; else null for a
 # badge this system holds directly (the system issues it), else the first issuer reaching it here.
-def number(expression: str) -> str:
-    """The JSON text of a number (or null)."""
-    return f"COALESCE({expression}, 'null')"
-
-
-def flag(expression: str) -> str:
-    """The JSON text of a boolean."""
-    return f"IF({expression}, 'true', 'false')"
-
-
-def time_text(column: str) -> str:
-    """The JSON text of a time (or null), as JSON_OBJECT writes iso()."""
-    return f"COALESCE(CONCAT('\"', {iso(column)}, '\"'), 'null')"
-
-
-def concat_object(members: list[tuple[str, str]]) -> str:
-    """JSON_OBJECT's text spelled as one CONCAT of members whose values are JSON text already.
-
-    MariaDB's JSON_OBJECT writes `{"k": v, …}`; building the same bytes with CONCAT costs the
-    database about a third of the CPU per row (tests/test_stream_speed.py compares the two).
-    Keys must need no escaping.
-    """
-    parts = []
-    for n, (key, value) in enumerate(members):
-        parts.append("'" + ("{" if n == 0 else ", ") + f'"{key}": ' + "'")
-        parts.append(value)
-    return "CONCAT(" + ", ".join(parts) + ", '}')"
-
-
-# Six placeholders (badge_params): the caller's system slug, then its id five times.
 BADGE_ISSUER = """COALESCE(
     (SELECT xis.slug FROM issuer_systems xis WHERE xis.system_id = %s AND xis.issuer_id = b.issuer_id),
     IF(b.system_id <=> %s, NULL,
